@@ -1,0 +1,237 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var loopback4 = netip.MustParseAddrPort("127.0.0.1:0")
+
+// logBuffer collects JSON log lines from goroutines safely and wakes
+// whoever waits for a line.
+type logBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	return b.buf.Write(p)
+}
+
+// waitFor waits until the log has want: the close event is written just
+// after the connection closes, so the test waits on the write itself.
+func (b *logBuffer) waitFor(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		b.mu.Lock()
+		if strings.Contains(b.buf.String(), want) {
+			b.mu.Unlock()
+			return
+		}
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("log has no %s:\n%s", want, b.buf.String())
+		}
+	}
+}
+
+// serveTCP runs s on a new 127.0.0.1:0 listener until the test ends (or
+// cancel is called) and checks that Serve returned nil.
+func serveTCP(t *testing.T, s *TCP) (addr string, cancel context.CancelFunc, done <-chan struct{}) {
+	t.Helper()
+	l, err := Listen(t.Context(), loopback4, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	finished := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, l.TCP); close(finished) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return l.TCP.Addr().String(), cancel, finished
+}
+
+func dial(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second)) // a hung test fails instead of hanging
+	return c.(*net.TCPConn)
+}
+
+// roundTrip writes msg and reads back as many bytes.
+func roundTrip(t *testing.T, c net.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != msg {
+		t.Fatalf("echo = %q, want %q", got, msg)
+	}
+}
+
+// expectClosed reads until the server closes c and fails on anything else.
+func expectClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	n, err := c.Read(make([]byte, 1))
+	if n != 0 || !(errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || isReset(err)) {
+		t.Fatalf("read = %d, %v; want the server to close the connection", n, err)
+	}
+}
+
+func isReset(err error) bool { return err != nil && strings.Contains(err.Error(), "reset") }
+
+func TestTCPEchoesOneMiBIntactWithHalfClose(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := serveTCP(t, &TCP{})
+	c := dial(t, addr)
+	want := make([]byte, 1<<20)
+	rand.Read(want)
+
+	// Write everything, then half-close: the server must still echo what it
+	// has not yet sent, and only then close.
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(want)
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		werr <- err
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read echo: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("echoed %d bytes, want the same %d bytes back", len(got), len(want))
+	}
+}
+
+func TestTCPMaxConnsClosesTheExcess(t *testing.T) {
+	t.Parallel()
+	s := &TCP{MaxConns: 1}
+	addr, _, _ := serveTCP(t, s)
+	first := dial(t, addr)
+	roundTrip(t, first, "one") // the server has accepted and counted it
+
+	second := dial(t, addr)
+	expectClosed(t, second)
+	roundTrip(t, first, "still here")
+	if got := s.Stats(); got.Accepted != 1 || got.Rejected != 1 {
+		t.Errorf("stats = %+v, want 1 accepted and 1 rejected", got)
+	}
+}
+
+func TestTCPIdleTimeoutClosesASilentConnection(t *testing.T) {
+	t.Parallel()
+	logs := &logBuffer{}
+	addr, _, _ := serveTCP(t, &TCP{IdleTimeout: 50 * time.Millisecond, Log: zerolog.New(logs)})
+	c := dial(t, addr)
+	roundTrip(t, c, "hello")
+	start := time.Now()
+	expectClosed(t, c)
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Errorf("closed after %v, before the idle timeout", waited)
+	}
+	logs.waitFor(t, `"reason":"idle timeout"`)
+}
+
+func TestTCPGracefulStopLetsOpenConnectionsFinish(t *testing.T) {
+	t.Parallel()
+	addr, stop, done := serveTCP(t, &TCP{DrainTimeout: time.Minute})
+	c := dial(t, addr)
+	roundTrip(t, c, "before")
+	stop()
+	expectRefusedSoon(t, addr)
+	// The open connection is still served until it ends.
+	roundTrip(t, c, "during drain")
+	select {
+	case <-done:
+		t.Fatal("Serve returned while a connection was still open")
+	default:
+	}
+	c.CloseWrite()
+	expectClosed(t, c)
+	<-done
+}
+
+// expectRefusedSoon dials until the stopped listener refuses: the listener
+// closes just after the stop, so a dial may still win that race a few times.
+func expectRefusedSoon(t *testing.T, addr string) {
+	t.Helper()
+	for range 1000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+	t.Fatal("still accepting connections after the stop")
+}
+
+func TestTCPDrainTimeoutClosesTheRest(t *testing.T) {
+	t.Parallel()
+	logs := &logBuffer{}
+	addr, stop, done := serveTCP(t, &TCP{DrainTimeout: 20 * time.Millisecond, Log: zerolog.New(logs)})
+	c := dial(t, addr)
+	roundTrip(t, c, "x")
+	stop()
+	expectClosed(t, c)
+	<-done
+	logs.waitFor(t, `"reason":"drain timeout"`)
+}
+
+func TestTCPCloseAllStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	s := &TCP{DrainTimeout: time.Hour}
+	addr, stop, done := serveTCP(t, s)
+	c := dial(t, addr)
+	roundTrip(t, c, "x")
+	stop()
+	s.CloseAll()
+	expectClosed(t, c)
+	<-done
+}

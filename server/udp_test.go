@@ -1,0 +1,160 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func serveUDP(t *testing.T, s *UDP, addr netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	l, err := Listen(t.Context(), addr, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(t.Context(), l.UDP) }()
+	t.Cleanup(func() {
+		if err := <-errc; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return l.UDP.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func TestUDPEchoesEverySizeWhole(t *testing.T) {
+	t.Parallel()
+	s := &UDP{}
+	addr := serveUDP(t, s, loopback4)
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The receive buffer must hold the largest datagram, or the kernel
+	// would drop it before the server sees it.
+	c.SetReadBuffer(1 << 20)
+	got := make([]byte, 70000)
+	var total uint64
+	for _, size := range []int{0, 1, 1472, 65507} {
+		want := make([]byte, size)
+		rand.Read(want)
+		if _, err := c.Write(want); err != nil {
+			t.Fatalf("send %d bytes: %v", size, err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(got)
+		if err != nil {
+			t.Fatalf("reply to %d bytes: %v", size, err)
+		}
+		if !bytes.Equal(got[:n], want) {
+			t.Fatalf("reply to %d bytes has %d bytes, not the same bytes", size, n)
+		}
+		total += uint64(size)
+	}
+	if st := s.Stats(); st.Datagrams != 4 || st.Bytes != total || st.Dropped != 0 {
+		t.Errorf("stats = %+v, want 4 datagrams of %d bytes, none dropped", st, total)
+	}
+}
+
+func TestUDPOverIPv6(t *testing.T) {
+	t.Parallel()
+	probe, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	addr := serveUDP(t, &UDP{}, netip.MustParseAddrPort("[::1]:0"))
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("six"))
+	got := make([]byte, 10)
+	n, err := c.Read(got)
+	if err != nil || string(got[:n]) != "six" {
+		t.Fatalf("reply = %q, %v; want \"six\"", got[:n], err)
+	}
+}
+
+func TestListenBothSharesOnePortNumber(t *testing.T) {
+	t.Parallel()
+	for range 20 {
+		l, err := Listen(t.Context(), loopback4, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tcp := l.TCP.Addr().(*net.TCPAddr).Port
+		udp := l.UDP.LocalAddr().(*net.UDPAddr).Port
+		l.Close()
+		if tcp != udp || tcp == 0 {
+			t.Fatalf("tcp port %d, udp port %d; want one non-zero number", tcp, udp)
+		}
+	}
+}
+
+func TestListenBothOnATakenPortFailsAndReleasesTCP(t *testing.T) {
+	// With a fixed port there is no other pair to try: the error must say
+	// why, and the TCP socket bound first must not be left behind.
+	held, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.LocalAddr().(*net.UDPAddr).AddrPort()
+	_, err = Listen(t.Context(), addr, true, true)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Listen on a taken UDP port = %v, want address already in use", err)
+	}
+	// And the TCP socket bound before the failure was released.
+	l, err := Listen(t.Context(), addr, true, false)
+	if err != nil {
+		t.Fatalf("TCP port still held after the failed pair: %v", err)
+	}
+	l.Close()
+}
+
+func TestResolveRefusesNonLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host   string
+		remote bool
+		want   string // "" = allowed
+	}{
+		{"127.0.0.1", false, ""},
+		{"127.3.2.1", false, ""},
+		{"::1", false, ""},
+		{"localhost", false, ""},
+		{"0.0.0.0", false, "every interface"},
+		{"::", false, "every interface"},
+		{"192.168.1.10", false, "reachable from other machines"},
+		{"8.8.8.8", false, "not a loopback address"},
+		{"0.0.0.0", true, ""},
+		{"192.168.1.10", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			got, err := Resolve(context.Background(), tt.host, tt.remote)
+			if tt.want == "" {
+				if err != nil || !got.IsValid() {
+					t.Fatalf("Resolve(%q) = %v, %v; want an address", tt.host, got, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotLoopback) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Resolve(%q) = %v; want ErrNotLoopback saying %q", tt.host, err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "--allow-remote") {
+				t.Errorf("error %q does not say how to opt out", err)
+			}
+		})
+	}
+}
