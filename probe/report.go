@@ -1,0 +1,210 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+// stat is one column of the RTT table.
+type stat struct {
+	name  string
+	value time.Duration
+}
+
+// stats returns the RTT statistics both reports show, in table order.
+func (r *Result) stats() [8]stat {
+	return [...]stat{{"min", r.Min}, {"mean", r.Mean()}, {"stddev", r.StdDev()},
+		{"p50", r.Quantile(50)}, {"p90", r.Quantile(90)}, {"p99", r.Quantile(99)},
+		{"p99.9", r.Quantile(99.9)}, {"max", r.Max}}
+}
+
+// WriteText writes a report for a terminal: what was probed, the counts,
+// one table of RTT statistics in a unit that suits them, then any warning
+// and the reason the run stopped early.
+func (r *Result) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s  %s\n", r.where(), r.what())
+	if r.Target.Network == "tcp" {
+		fmt.Fprintf(&b, "connect   %s\n", fmtDuration(r.Connect))
+	}
+	b.WriteString(r.counts() + "\n")
+	r.writeTable(&b)
+	if r.OutOfRange > 0 {
+		fmt.Fprintf(&b, "note: %d RTT%s above 60 s counted in min and max only, not in mean, stddev or percentiles\n",
+			r.OutOfRange, plural(r.OutOfRange))
+	}
+	if r.Behind > 0 {
+		fmt.Fprintf(&b, "warning: %d of %d sends went out late: round trips took longer than the %s interval\n",
+			r.Behind, r.Sent, r.Interval)
+	}
+	if r.Aborted != "" {
+		fmt.Fprintf(&b, "stopped early: %s\n", r.Aborted)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// where names the target, and the address it resolved to when the user
+// gave a host name.
+func (r *Result) where() string {
+	s := r.Target.String()
+	if r.Addr.IsValid() && r.Addr.Addr().String() != r.Target.Host {
+		s += " (" + r.Addr.String() + ")"
+	}
+	return s
+}
+
+func (r *Result) what() string {
+	s := fmt.Sprintf("%d-byte payload, %d round trip%s", r.Size, r.Sent, plural(r.Sent))
+	if r.Interval > 0 {
+		s += " every " + r.Interval.String()
+	}
+	s += " in " + fmtDuration(r.Elapsed)
+	if r.Warmup > 0 {
+		s += fmt.Sprintf(" (warm-up %d)", r.Warmup)
+	}
+	return s
+}
+
+func (r *Result) counts() string {
+	s := fmt.Sprintf("sent %d  received %d  lost %d", r.Sent, r.Received, r.Lost)
+	if r.Lost > 0 {
+		s += fmt.Sprintf(" (%.3g%%)", r.LossPct())
+	}
+	s += fmt.Sprintf("  corrupt %d", r.Corrupt)
+	if r.Target.Network == "udp" || r.Late > 0 {
+		s += fmt.Sprintf("  late %d", r.Late)
+	}
+	return s
+}
+
+// writeTable writes the RTT statistics in one unit, chosen from the
+// largest value so that every column has the same scale.
+func (r *Result) writeTable(b *bytes.Buffer) {
+	if r.Received == 0 {
+		b.WriteString("rtt       no replies\n")
+		return
+	}
+	unit, scale := tableUnit(r.Max)
+	decimals := 1
+	switch top := float64(r.Max) / scale; {
+	case top < 1:
+		decimals = 3
+	case top < 10:
+		decimals = 2
+	}
+	stats := r.stats()
+	fmt.Fprintf(b, "%-8s", "rtt "+unit)
+	for _, st := range stats {
+		fmt.Fprintf(b, "%9s", st.name)
+	}
+	fmt.Fprintf(b, "\n%8s", "")
+	for _, st := range stats {
+		fmt.Fprintf(b, "%9.*f", decimals, float64(st.value)/scale)
+	}
+	b.WriteString("\n")
+}
+
+func tableUnit(top time.Duration) (string, float64) {
+	switch {
+	case top < 10*time.Millisecond:
+		return "µs", 1e3
+	case top < 10*time.Second:
+		return "ms", 1e6
+	}
+	return "s", 1e9
+}
+
+// fmtDuration formats d with a unit and three or four significant digits:
+// 850 ns, 48.3 µs, 2.05 ms, 1.00 s.
+func fmtDuration(d time.Duration) string {
+	v, unit := float64(d), "ns"
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%d ns", d)
+	case d < time.Millisecond:
+		v, unit = v/1e3, "µs"
+	case d < time.Second:
+		v, unit = v/1e6, "ms"
+	default:
+		v, unit = v/1e9, "s"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.2f %s", v, unit)
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// jsonResult is the shape of WriteJSON's object. Durations are float
+// numbers in the unit their name ends with.
+type jsonResult struct {
+	Target      string   `json:"target"`
+	Proto       string   `json:"proto"`
+	Addr        string   `json:"addr,omitempty"`
+	Size        int      `json:"size"`
+	Warmup      int      `json:"warmup"`
+	IntervalMS  float64  `json:"interval_ms"`
+	TimeoutMS   float64  `json:"timeout_ms"`
+	Sent        uint64   `json:"sent"`
+	Received    uint64   `json:"received"`
+	Lost        uint64   `json:"lost"`
+	Corrupt     uint64   `json:"corrupt"`
+	Late        uint64   `json:"late"`
+	Behind      uint64   `json:"behind"`
+	OutOfRange  uint64   `json:"rtt_out_of_range"`
+	ConnectUS   *float64 `json:"connect_us,omitempty"`
+	ElapsedS    float64  `json:"elapsed_s"`
+	OK          bool     `json:"ok"`
+	Interrupted bool     `json:"interrupted"`
+	Aborted     string   `json:"aborted,omitempty"`
+	// RTT is null when nothing was received: no statistic would be honest.
+	RTT *jsonRTT `json:"rtt_us"`
+}
+
+type jsonRTT struct {
+	Min    float64 `json:"min"`
+	Mean   float64 `json:"mean"`
+	StdDev float64 `json:"stddev"`
+	P50    float64 `json:"p50"`
+	P90    float64 `json:"p90"`
+	P99    float64 `json:"p99"`
+	P999   float64 `json:"p999"`
+	Max    float64 `json:"max"`
+}
+
+// WriteJSON writes the result as one JSON object and a newline. RTT
+// statistics are in rtt_us as microseconds with nanosecond precision
+// (23.456); rtt_us is null when nothing was received. connect_us appears
+// for TCP only; aborted only when the run stopped early.
+func (r *Result) WriteJSON(w io.Writer) error {
+	j := jsonResult{
+		Target: r.Target.String(), Proto: r.Target.Network, Size: r.Size, Warmup: r.Warmup,
+		IntervalMS: ms(r.Interval), TimeoutMS: ms(r.Timeout),
+		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
+		Behind: r.Behind, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
+		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
+	}
+	if r.Addr.IsValid() {
+		j.Addr = r.Addr.String()
+	}
+	if r.Target.Network == "tcp" {
+		c := us(r.Connect)
+		j.ConnectUS = &c
+	}
+	if r.Received > 0 {
+		st := r.stats()
+		j.RTT = &jsonRTT{us(st[0].value), us(st[1].value), us(st[2].value), us(st[3].value),
+			us(st[4].value), us(st[5].value), us(st[6].value), us(st[7].value)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(j)
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }

@@ -1,0 +1,270 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// udpBufSize is one byte more than the largest datagram loopback carries,
+// so a reply longer than anything we sent is seen as too long, never
+// silently truncated to the right length.
+const udpBufSize = 64<<10 + 1
+
+// session is one run over one connection. Everything a round trip touches
+// is allocated here, once, so the loop itself allocates nothing.
+type session struct {
+	conn  net.Conn
+	udp   bool
+	res   *Result
+	o     Options
+	log   zerolog.Logger
+	nonce uint64 // tells our replies from another run's
+	out   []byte // the payload being sent
+	in    []byte // the reply: Size bytes for TCP, udpBufSize for UDP
+	timer *time.Timer
+
+	seq       uint64    // current round trip, warm-up ones included
+	warmup    uint64    // round trips before recording starts
+	start     time.Time // round trip i is due at start + i*Interval
+	firstSend time.Time // when the first recorded round trip was sent
+	sent      time.Time // when the current round trip was sent; zero until then
+	got       int       // bytes of the current TCP reply read before an error
+	writing   bool      // the current TCP error happened while sending
+	replied   bool      // something came back at some point: the target is live
+	fatal     error     // Run returns this instead of the Result
+}
+
+func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *session {
+	s := &session{
+		conn:   conn,
+		udp:    res.Target.Network == "udp",
+		res:    res,
+		o:      o,
+		log:    log,
+		nonce:  rand.Uint64(),
+		warmup: uint64(o.Warmup),
+		out:    make([]byte, o.Size),
+	}
+	if s.udp {
+		s.in = make([]byte, udpBufSize)
+	} else {
+		s.in = make([]byte, o.Size)
+	}
+	return s
+}
+
+// run does the round trips and fills in s.res. It returns an error only when
+// the target turned out to be unreachable before anything came back.
+func (s *session) run(ctx context.Context) error {
+	// A past deadline wakes a blocked read or write at once; the round trip
+	// then sees ctx.Err() and reports an interruption.
+	unblocked := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = s.conn.SetDeadline(time.Unix(1, 0)) // fails only once conn is closed, when nothing is blocked
+		close(unblocked)
+	})
+	defer func() {
+		if !stop() {
+			<-unblocked // leave no goroutine behind touching a closed conn
+		}
+	}()
+	s.timer = time.NewTimer(time.Hour)
+	s.timer.Stop()
+	defer s.timer.Stop()
+
+	done := ctx.Done()
+	s.start = time.Now()
+	for s.seq = 0; s.more(); s.seq++ {
+		if !s.step(ctx, done) {
+			break
+		}
+	}
+	if !s.firstSend.IsZero() {
+		s.res.Elapsed = time.Since(s.firstSend)
+	}
+	return s.fatal
+}
+
+// step does one round trip and reports whether the run goes on. It is the
+// body of the hot loop: nothing on its path allocates, except building the
+// reason when the run stops.
+func (s *session) step(ctx context.Context, done <-chan struct{}) bool {
+	if !s.wait(done) {
+		s.interrupt()
+		return false
+	}
+	var rtt time.Duration
+	var oc outcome
+	var err error
+	if s.udp {
+		rtt, oc, err = s.udpRoundTrip(ctx)
+	} else {
+		rtt, oc, err = s.tcpRoundTrip(ctx)
+	}
+	if s.seq == s.warmup && !s.sent.IsZero() {
+		s.firstSend = s.sent
+	}
+	return s.account(rtt, oc, err)
+}
+
+// more reports whether another round trip is due.
+func (s *session) more() bool {
+	switch {
+	case s.seq < s.warmup:
+		return true
+	case s.o.Duration <= 0:
+		return s.seq-s.warmup < uint64(s.o.Count)
+	case s.firstSend.IsZero():
+		return true
+	}
+	end := s.firstSend.Add(s.o.Duration)
+	return time.Now().Before(end) && s.due().Before(end)
+}
+
+func (s *session) due() time.Time {
+	return s.start.Add(time.Duration(s.seq) * s.o.Interval)
+}
+
+// wait sleeps until the current round trip is due, and reports false if
+// ctx was cancelled first. The schedule is absolute, so a slow round trip
+// makes the sends already due go out at once (counted in Behind) instead of
+// pushing every later send back.
+func (s *session) wait(done <-chan struct{}) bool {
+	if s.o.Interval <= 0 || s.seq == 0 {
+		return true
+	}
+	d := time.Until(s.due())
+	if d <= 0 {
+		if s.seq >= s.warmup {
+			s.res.Behind++
+		}
+		return true
+	}
+	s.timer.Reset(d)
+	select {
+	case <-s.timer.C:
+		return true
+	case <-done:
+		s.timer.Stop()
+		return false
+	}
+}
+
+// account counts the outcome of one round trip and reports whether the run
+// goes on. Warm-up round trips are not counted, but still end the run on a
+// fatal error.
+func (s *session) account(rtt time.Duration, oc outcome, err error) bool {
+	rec := s.seq >= s.warmup
+	if rec && oc <= outLost {
+		s.res.Sent++
+	}
+	switch oc {
+	case outOK:
+		if rec {
+			s.res.record(rtt)
+		}
+		s.log.Debug().Uint64("seq", s.seq).Dur("rtt", rtt).Msg("reply")
+		return true
+	case outCorrupt:
+		if rec {
+			s.res.Corrupt++
+		}
+		s.log.Debug().Uint64("seq", s.seq).Msg("corrupt reply")
+		return true
+	case outLost:
+		if rec {
+			s.res.Lost++
+		}
+		s.log.Debug().Uint64("seq", s.seq).Msg("reply lost")
+		if !s.udp {
+			s.res.Aborted = s.timeoutReason()
+		}
+		return s.udp
+	case outInterrupted:
+		s.interrupt()
+		return false
+	}
+	return s.fail(err)
+}
+
+func (s *session) interrupt() {
+	s.res.Aborted = "interrupted"
+	s.res.Interrupted = true
+}
+
+// fail handles an I/O error that is neither a timeout nor an interruption.
+func (s *session) fail(err error) bool {
+	if s.udp && !s.replied {
+		// Nothing ever came back: the target was never reached.
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			err = refused(s.res.Addr)
+		}
+		s.fatal = err
+		return false
+	}
+	s.res.Aborted = s.failReason(err) + s.hint()
+	return false
+}
+
+func (s *session) failReason(err error) string {
+	what := err.Error()
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		what = fmt.Sprintf("server closed the connection mid-reply (%d of %d bytes)", s.got, len(s.out))
+	case errors.Is(err, io.EOF):
+		what = "server closed the connection"
+	case errors.Is(err, syscall.ECONNRESET):
+		what = "connection reset by peer"
+	case errors.Is(err, syscall.EPIPE):
+		what = "server closed the connection (broken pipe)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		what = "connection refused: the echo server went away"
+	}
+	return what + " " + s.progress()
+}
+
+func (s *session) timeoutReason() string {
+	n, what := s.seq-s.warmup+1, ""
+	if s.seq < s.warmup {
+		n, what = s.seq+1, "warm-up "
+	}
+	msg := fmt.Sprintf("%sreply %d timed out after %v", what, n, s.o.Timeout)
+	switch {
+	case s.writing:
+		msg = fmt.Sprintf("sending %srequest %d timed out after %v (the server is not reading)", what, n, s.o.Timeout)
+	case s.got > 0:
+		msg += fmt.Sprintf(" (%d of %d bytes arrived)", s.got, len(s.out))
+	}
+	return msg + ": the TCP stream cannot resynchronise" + s.hint()
+}
+
+// progress says how far the run got, for abort reasons.
+func (s *session) progress() string {
+	if s.seq < s.warmup {
+		return fmt.Sprintf("during warm-up (round trip %d of %d)", s.seq+1, s.warmup)
+	}
+	return fmt.Sprintf("after %d round trip%s", s.res.Sent, plural(s.res.Sent))
+}
+
+// hint points at the likeliest cause when the server never echoed a byte.
+func (s *session) hint() string {
+	if s.replied {
+		return ""
+	}
+	return "; nothing ever came back: is it an echo server?"
+}
+
+func plural(n uint64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,159 @@
+package probe
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestRunUDPDropAndCorrupt(t *testing.T) {
+	t.Parallel()
+	target := serveUDP(t, udpEchoWith(func(seq uint64, b []byte) bool {
+		switch seq {
+		case 10:
+			return false
+		case 20:
+			b[40] ^= 0x80
+		}
+		return true
+	}))
+	// The short timeout is the deadline for the dropped datagram.
+	o := Options{Count: 30, Warmup: 2, Size: 64, Timeout: 200 * time.Millisecond}
+	r, err := Run(t.Context(), target, o)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if r.Sent != 30 || r.Received != 28 || r.Lost != 1 || r.Corrupt != 1 || r.Late != 0 || r.Aborted != "" {
+		t.Errorf("sent %d received %d lost %d corrupt %d late %d aborted %q; want 30 28 1 1 0 \"\"",
+			r.Sent, r.Received, r.Lost, r.Corrupt, r.Late, r.Aborted)
+	}
+	if r.OK() {
+		t.Error("OK() = true, want false")
+	}
+	if r.Max >= o.Timeout {
+		t.Errorf("max RTT %v: a lost datagram was recorded as a latency", r.Max)
+	}
+}
+
+// TestRunUDPLate holds back the echo of seq 10 until seq 11 arrives: it is
+// lost once, then turns up late and is skipped, and seq 11 still counts.
+func TestRunUDPLate(t *testing.T) {
+	t.Parallel()
+	target := serveUDP(t, func(pc *net.UDPConn) {
+		buf, held := make([]byte, 1024), []byte(nil)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			switch buf[7] { // the low byte of the big-endian seq
+			case 10:
+				held = bytes.Clone(buf[:n])
+				continue
+			case 11:
+				pc.WriteToUDPAddrPort(held, from)
+			}
+			pc.WriteToUDPAddrPort(buf[:n], from)
+		}
+	})
+	r, err := Run(t.Context(), target, Options{Count: 20, Size: 64, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if r.Sent != 20 || r.Received != 19 || r.Lost != 1 || r.Late != 1 || r.Corrupt != 0 {
+		t.Errorf("sent %d received %d lost %d late %d corrupt %d; want 20 19 1 1 0",
+			r.Sent, r.Received, r.Lost, r.Late, r.Corrupt)
+	}
+}
+
+// TestRunUDPServerGoesAway closes the server's socket instead of answering
+// seq 3: that round trip is lost, and the next send draws an ICMP port
+// unreachable, which ends the run but is no longer a reason to fail Run.
+func TestRunUDPServerGoesAway(t *testing.T) {
+	t.Parallel()
+	target := serveUDP(t, func(pc *net.UDPConn) {
+		udpEchoWith(func(seq uint64, _ []byte) bool {
+			if seq == 3 {
+				pc.Close()
+			}
+			return seq != 3
+		})(pc)
+	})
+	r, err := Run(t.Context(), target, Options{Count: 10, Size: 64, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	const want = "connection refused: the echo server went away after 4 round trips"
+	if r.Aborted != want || r.Received != 3 || r.Lost != 1 || r.OK() {
+		t.Errorf("aborted %q, received %d, lost %d, OK() %v; want %q, 3, 1, false",
+			r.Aborted, r.Received, r.Lost, r.OK(), want)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	const size, nonce = 40, 0x1234
+	payload := func(seq, nonce uint64, n int) []byte {
+		b := make([]byte, size)
+		fill(b, seq, nonce)
+		return append(b, make([]byte, n-size)...)[:n]
+	}
+	damaged := payload(3, nonce, size)
+	damaged[size-1]++
+	tests := []struct {
+		name     string
+		b        []byte
+		want     verdict
+		wantLate uint64
+	}{
+		{"current", payload(5, nonce, size), match, 0},
+		{"stale", payload(3, nonce, size), stale, 1},
+		{"stale warm-up", payload(1, nonce, size), stale, 0},
+		{"stale damaged", damaged, mismatch, 0},
+		{"future", payload(6, nonce, size), mismatch, 0},
+		{"other run", payload(5, nonce+1, size), mismatch, 0},
+		{"short", payload(5, nonce, size)[:size-1], mismatch, 0},
+		{"long", payload(5, nonce, size+1), mismatch, 0},
+		{"tiny", []byte{0, 0, 0}, mismatch, 0},
+		{"empty", nil, mismatch, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Size: size, Warmup: 2}
+			s := newSession(nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{})
+			s.nonce, s.seq = nonce, 5
+			fill(s.out, s.seq, s.nonce)
+			if got := s.classify(tt.b); got != tt.want || s.res.Late != tt.wantLate {
+				t.Errorf("classify = %d with late %d, want %d with late %d", got, s.res.Late, tt.want, tt.wantLate)
+			}
+		})
+	}
+}
+
+func TestFillIntact(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{MinSize, 17, 23, 24, 25, 64, 1000} {
+		b, other := make([]byte, size), make([]byte, size)
+		fill(b, 7, 99)
+		fill(other, 8, 99)
+		if !intact(b, 7, 99) || intact(b, 8, 99) || intact(b, 7, 98) {
+			t.Fatalf("size %d: intact does not recognise exactly its own payload", size)
+		}
+		if size > MinSize && bytes.Equal(b[MinSize:], other[MinSize:]) {
+			t.Errorf("size %d: seq 7 and 8 have the same filler", size)
+		}
+		if size >= 24 && bytes.Count(b[MinSize:], []byte{0}) > (size-MinSize)/4 {
+			t.Errorf("size %d: filler %x is mostly zeros", size, b[MinSize:])
+		}
+		for i := range b {
+			b[i] ^= 1
+			if intact(b, 7, 99) {
+				t.Errorf("size %d: a flipped bit at byte %d went unnoticed", size, i)
+			}
+			b[i] ^= 1
+		}
+	}
+}
