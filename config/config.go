@@ -1,0 +1,68 @@
+// Package config reads the settings of each subcommand from the environment
+// (prefix LOOPBACK_) and then from flags, in that order of precedence, into
+// typed structs. Defaults live only in the envDefault tags below; the help
+// text and the flag names are derived from the same tags, so the three can
+// never drift apart.
+package config
+
+import (
+	"time"
+
+	"loopback/probe"
+)
+
+// Prefix starts the name of every environment variable the program reads.
+const Prefix = "LOOPBACK_"
+
+// Log is how a subcommand logs; every subcommand has it.
+type Log struct {
+	Level  Level     `env:"LOG_LEVEL" envDefault:"info" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
+	Format LogFormat `env:"LOG_FORMAT" envDefault:"auto" arg:"format" help:"log format on stderr: auto (console on a terminal, else json), console, json"`
+}
+
+// Serve configures `loopback serve`.
+type Serve struct {
+	Addr         HostPort      `env:"ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port; port 0 lets the kernel pick one"`
+	Proto        Proto         `env:"PROTO" envDefault:"both" arg:"tcp|udp|both" help:"what to serve: tcp, udp or both (one port number for both)"`
+	AllowRemote  bool          `env:"ALLOW_REMOTE" envDefault:"false" help:"allow an address outside 127.0.0.0/8 and ::1 (exposes the echo to the network)"`
+	PortFile     string        `env:"PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
+	MaxConns     int           `env:"MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
+	IdleTimeout  time.Duration `env:"IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
+	Duration     time.Duration `env:"DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
+	DrainTimeout time.Duration `env:"DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
+	Log          Log
+}
+
+// Probe configures `loopback probe`. The target URL is the one positional
+// argument.
+type Probe struct {
+	Target   probe.Target  // the positional argument; no flag, no variable
+	Count    int           `env:"COUNT" envDefault:"100" help:"round trips to measure"`
+	Duration time.Duration `env:"DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
+	Size     int           `env:"SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip (16 to 65507 for udp)"`
+	Interval time.Duration `env:"INTERVAL" envDefault:"0" help:"time between sends, scheduled from the start (0: back to back)"`
+	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
+	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
+	JSON     bool          `env:"JSON" envDefault:"false" help:"print one JSON object instead of the table"`
+	Log      Log
+}
+
+// Check configures `loopback check`, the self-check of the loopback stack.
+type Check struct {
+	Count  int  `env:"CHECK_COUNT" envDefault:"1000" flag:"count" help:"round trips per protocol"`
+	Warmup int  `env:"CHECK_WARMUP" envDefault:"100" flag:"warmup" help:"round trips per protocol before measuring"`
+	JSON   bool `env:"JSON" envDefault:"false" help:"print the two probe results as JSON objects, one per line"`
+	Log    Log
+}
+
+// ProbeOptions turns the settings into the probe package's options.
+func (c Probe) ProbeOptions() probe.Options {
+	return probe.Options{
+		Count:    c.Count,
+		Duration: c.Duration,
+		Size:     c.Size,
+		Interval: c.Interval,
+		Timeout:  c.Timeout,
+		Warmup:   c.Warmup,
+	}
+}

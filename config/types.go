@@ -1,0 +1,147 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Each setting has one type, and each type one parser, used for the
+// environment and for flags alike, so a bad value gets the same explanation
+// from either source. The parsers' errors say what is accepted; the caller
+// prefixes the name of the flag or variable.
+
+// HostPort is an address to listen on. Host may be an IP literal or a name;
+// names are resolved, and checked against the loopback policy, by the server.
+type HostPort struct {
+	Host string
+	Port uint16
+}
+
+// String gives host:port, with brackets around an IPv6 literal.
+func (h HostPort) String() string {
+	return net.JoinHostPort(h.Host, strconv.Itoa(int(h.Port)))
+}
+
+// UnmarshalText parses host:port with a port from 0 to 65535.
+func (h *HostPort) UnmarshalText(b []byte) error {
+	s := string(b)
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:0 or [::1]:7007)", s)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
+	}
+	*h = HostPort{Host: host, Port: uint16(n)}
+	return nil
+}
+
+// Proto says which echo servers to run.
+type Proto string
+
+// The protocols `serve` accepts.
+const (
+	TCP  Proto = "tcp"
+	UDP  Proto = "udp"
+	Both Proto = "both"
+)
+
+// UnmarshalText accepts tcp, udp or both.
+func (p *Proto) UnmarshalText(b []byte) error {
+	switch v := Proto(strings.ToLower(string(b))); v {
+	case TCP, UDP, Both:
+		*p = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a protocol (tcp, udp or both)", b)
+}
+
+// Has reports whether p includes the given single protocol.
+func (p Proto) Has(one Proto) bool { return p == Both || p == one }
+
+// LogFormat is how log events are written.
+type LogFormat string
+
+// The log formats.
+const (
+	FormatAuto    LogFormat = "auto"
+	FormatConsole LogFormat = "console"
+	FormatJSON    LogFormat = "json"
+)
+
+// UnmarshalText accepts auto, console or json.
+func (f *LogFormat) UnmarshalText(b []byte) error {
+	switch v := LogFormat(strings.ToLower(string(b))); v {
+	case FormatAuto, FormatConsole, FormatJSON:
+		*f = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a log format (auto, console or json)", b)
+}
+
+// Level is a zerolog level whose parser says which names it accepts
+// (zerolog's own error does not) and refuses the ones that make no sense
+// for a command-line tool (fatal, panic, disabled).
+type Level struct{ zerolog.Level }
+
+// UnmarshalText accepts trace, debug, info, warn or error.
+func (l *Level) UnmarshalText(b []byte) error {
+	v, err := zerolog.ParseLevel(strings.ToLower(string(b)))
+	if err != nil || v < zerolog.TraceLevel || v > zerolog.ErrorLevel || len(b) == 0 {
+		return fmt.Errorf("%q is not a log level (trace, debug, info, warn or error)", b)
+	}
+	l.Level = v
+	return nil
+}
+
+// String gives the level's name, for the help text and the start event.
+func (l Level) String() string { return l.Level.String() }
+
+var errNegative = errors.New("must not be negative")
+
+// parsers handles the standard types that have no UnmarshalText; env uses it
+// as its FuncMap and the flags call it directly.
+var parsers = map[reflect.Type]func(string) (any, error){
+	reflect.TypeFor[time.Duration](): parseDuration,
+	reflect.TypeFor[int]():           parseCount,
+	reflect.TypeFor[bool]():          parseBool,
+	reflect.TypeFor[string]():        func(s string) (any, error) { return s, nil },
+}
+
+func parseDuration(s string) (any, error) {
+	if s == "0" {
+		return time.Duration(0), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a duration (e.g. 30s, 250ms, 1m30s)", s)
+	}
+	if d < 0 {
+		return nil, fmt.Errorf("%q %w", s, errNegative)
+	}
+	return d, nil
+}
+
+func parseCount(s string) (any, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("%q is not a whole number of 0 or more", s)
+	}
+	return n, nil
+}
+
+func parseBool(s string) (any, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not true or false", s)
+	}
+	return b, nil
+}
