@@ -178,7 +178,7 @@ func (s *TCP) echo(c *tcpConn) {
 	s.stats.BytesOut += c.out
 	s.mu.Unlock()
 	log.Info().Uint64("bytes_in", c.in).Uint64("bytes_out", c.out).
-		Dur("duration", time.Since(c.opened)).Str("reason", why).Msg("connection closed")
+		Dur("duration_ms", time.Since(c.opened)).Str("reason", why).Msg("connection closed")
 }
 
 func (s *TCP) copy(c *tcpConn, buf []byte) error {

@@ -1,0 +1,144 @@
+// Command loopback puts an echo server on 127.0.0.1 in one command and
+// measures round trips through the machine's loopback stack.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"loopback/config"
+	"loopback/server"
+)
+
+func main() {
+	ctx, force := notifyTwice(os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, force, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	printErr(os.Stderr, err)
+	os.Exit(exitCode(err))
+}
+
+// printErr shows the error that ends the program as one line per problem.
+func printErr(w io.Writer, err error) {
+	if err == nil || errors.Is(err, config.ErrHelp) {
+		return
+	}
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(w, "loopback: %s\n", line)
+	}
+}
+
+// notifyTwice returns a context done at the first of the signals (stop
+// gracefully) and one done at the second (stop now).
+func notifyTwice(sigs ...os.Signal) (graceful, force context.Context) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, sigs...)
+	graceful, stop := context.WithCancelCause(context.Background())
+	force, stopNow := context.WithCancelCause(context.Background())
+	go func() {
+		s := <-ch
+		stop(fmt.Errorf("%v signal received", s))
+		s = <-ch
+		stopNow(fmt.Errorf("second %v signal received", s))
+	}()
+	return graceful, force
+}
+
+const usage = `usage: loopback [command] [flags]
+
+Commands:
+  check    check this machine's loopback stack (the default when no command is given)
+  serve    TCP and UDP echo server on 127.0.0.1
+  probe    measure round trips to an echo server: loopback probe tcp://127.0.0.1:PORT
+  version  print the version
+
+Run 'loopback COMMAND --help' for a command's flags and environment variables.
+`
+
+// run is the whole program with the operating system passed in, so tests
+// can drive it: ctx ends at the first signal, force at the second.
+func run(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cmd, rest := "check", args
+	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "check":
+		return runCheck(ctx, rest, environ, stdout, stderr)
+	case "serve":
+		return runServe(ctx, force, rest, environ, stdout, stderr)
+	case "probe":
+		return runProbe(ctx, rest, environ, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return nil
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// exitCode maps an error to the exit status: 0 for success and for help, 2
+// for a usage error (as the flag package does), 1 for anything else.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, config.ErrHelp):
+		return 0
+	case errors.As(err, new(*config.UsageError)), errors.Is(err, server.ErrNotLoopback):
+		return 2
+	}
+	return 1
+}
+
+// newLogger writes human-readable lines on a terminal and JSON elsewhere,
+// unless the user chose.
+func newLogger(w io.Writer, c config.Log) zerolog.Logger {
+	format := c.Format
+	if format == config.FormatAuto {
+		format = config.FormatJSON
+		if isTerminal(w) {
+			format = config.FormatConsole
+		}
+	}
+	if format == config.FormatConsole {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
+	}
+	return zerolog.New(w).Level(c.Level.Level).With().Timestamp().Logger()
+}
+
+// isTerminal reports whether w is a character device, the standard
+// library's way of asking without a dependency.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// version names the module version and, for a build from a checkout, the
+// commit it was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "loopback (unknown version)"
+	}
+	v := "loopback " + bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += " " + s.Value
+		}
+	}
+	return v + " " + bi.GoVersion
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain runs the tests, or, when a test re-executes this binary with
+// asMainVar set, the program itself.
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainVar) == "1" {
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer that goroutines can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runCLI runs the program as main would, and returns what the user sees.
+func runCLI(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb syncBuffer
+	err := run(t.Context(), t.Context(), args, environ, &out, &errb)
+	printErr(&errb, err)
+	return out.String(), errb.String(), exitCode(err)
+}
+
+// served is a `loopback serve` running inside the test.
+type served struct {
+	tcp, udp string // the ready lines
+	port     int
+	stderr   *syncBuffer
+	stop     context.CancelFunc
+	done     chan error
+}
+
+// startServe runs serve with args and waits for its ready lines (one per
+// listener), the signal that it is listening.
+func startServe(t *testing.T, listeners int, args ...string) *served {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	s := &served{stderr: &syncBuffer{}, stop: stop, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx, ctx, append([]string{"serve", "--log-format", "json"}, args...), nil, pw, s.stderr)
+		pw.CloseWithError(io.EOF)
+		s.done <- err
+	}()
+	t.Cleanup(func() {
+		stop()
+		if err := <-s.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	lines := bufio.NewScanner(pr)
+	for range listeners {
+		if !lines.Scan() {
+			t.Fatalf("serve ended before its ready line; stderr:\n%s", s.stderr)
+		}
+		switch l := lines.Text(); {
+		case strings.HasPrefix(l, "tcp://"):
+			s.tcp = l
+		case strings.HasPrefix(l, "udp://"):
+			s.udp = l
+		default:
+			t.Fatalf("stdout line %q is not a listener URL", l)
+		}
+	}
+	go io.Copy(io.Discard, pr) // anything more on stdout would be a bug; don't block on it
+	url := cmp.Or(s.tcp, s.udp)
+	_, port, _ := net.SplitHostPort(url[len("tcp://"):])
+	s.port, _ = strconv.Atoi(port)
+	if s.port == 0 {
+		t.Fatalf("ready lines %q %q name no port; stderr:\n%s", s.tcp, s.udp, s.stderr)
+	}
+	return s
+}
+
+func TestServeAnnouncesOnePortForBothAndStopsCleanly(t *testing.T) {
+	t.Parallel()
+	portFile := filepath.Join(t.TempDir(), "port")
+	s := startServe(t, 2, "--port-file", portFile)
+	if want := fmt.Sprintf("tcp://127.0.0.1:%d", s.port); s.tcp != want {
+		t.Errorf("tcp ready line = %q, want %q", s.tcp, want)
+	}
+	if want := fmt.Sprintf("udp://127.0.0.1:%d", s.port); s.udp != want {
+		t.Errorf("udp ready line = %q, want %q", s.udp, want)
+	}
+	got, err := os.ReadFile(portFile)
+	if err != nil || string(got) != fmt.Sprintf("%d\n", s.port) {
+		t.Errorf("port file = %q, %v; want %q", got, err, fmt.Sprintf("%d\n", s.port))
+	}
+	for _, url := range []string{s.tcp, s.udp} {
+		if out, errs, code := runCLI(t, nil, "probe", url, "--count", "20", "--log-level", "error"); code != 0 {
+			t.Errorf("probe %s: exit %d\n%s%s", url, code, out, errs)
+		}
+	}
+	s.stop()
+	if err := <-s.done; err != nil {
+		t.Fatalf("serve returned %v after a stop", err)
+	}
+	s.done <- nil // for the cleanup
+	logs := s.stderr.String()
+	for _, want := range []string{`"message":"listening"`, `"message":"stopping"`, `"message":"stopped"`, `"udp_datagrams":30`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %s:\n%s", want, logs)
+		}
+	}
+	if _, err := os.Stat(portFile); !os.IsNotExist(err) {
+		t.Errorf("port file left behind after the stop: %v", err)
+	}
+}
+
+func TestServeOneProtocolAndIPv6(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 1, "--proto", "udp")
+	if s.tcp != "" || !strings.HasPrefix(s.udp, "udp://127.0.0.1:") {
+		t.Errorf("--proto udp announced %q %q", s.tcp, s.udp)
+	}
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Logf("no IPv6 loopback here, skipping [::1]: %v", err)
+		return
+	} else {
+		ln.Close()
+	}
+	s6 := startServe(t, 1, "--addr", "[::1]:0", "--proto", "tcp")
+	if !strings.HasPrefix(s6.tcp, "tcp://[::1]:") {
+		t.Errorf("--addr [::1]:0 announced %q", s6.tcp)
+	}
+	if out, errs, code := runCLI(t, nil, "probe", s6.tcp, "--count", "5"); code != 0 {
+		t.Errorf("probe %s: exit %d\n%s%s", s6.tcp, code, out, errs)
+	}
+}
+
+func TestServeRefusesNonLoopbackWithExit2(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:0"} {
+		_, stderr, code := runCLI(t, nil, "serve", "--addr", addr)
+		if code != 2 || !strings.Contains(stderr, "not a loopback address") ||
+			!strings.Contains(stderr, "--allow-remote") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("serve --addr %s: exit %d, stderr %q; want exit 2 and one line naming --allow-remote", addr, code, stderr)
+		}
+	}
+}
+
+func TestProbeJSONHasTheDocumentedFields(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	for _, url := range []string{s.tcp, s.udp} {
+		out, stderr, code := runCLI(t, nil, "probe", url, "--count", "50", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+		}
+		for _, k := range []string{"target", "proto", "size", "sent", "received", "lost", "corrupt", "rtt_us"} {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%s: JSON lacks %q: %s", url, k, out)
+			}
+		}
+		rtt, _ := got["rtt_us"].(map[string]any)
+		for _, k := range []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"} {
+			if v, ok := rtt[k].(float64); !ok || v <= 0 {
+				t.Errorf("%s: rtt_us.%s = %v, want a positive number", url, k, rtt[k])
+			}
+		}
+		_, hasConnect := got["connect_us"]
+		if isTCP := strings.HasPrefix(url, "tcp"); hasConnect != isTCP {
+			t.Errorf("%s: connect_us present = %v", url, hasConnect)
+		}
+		if got["target"] != url || got["sent"] != 50.0 || got["received"] != 50.0 || got["lost"] != 0.0 {
+			t.Errorf("%s: target/sent/received/lost = %v/%v/%v/%v", url, got["target"], got["sent"], got["received"], got["lost"])
+		}
+	}
+}
+
+func TestProbeNothingListening(t *testing.T) {
+	t.Parallel()
+	for _, network := range []string{"tcp", "udp"} {
+		ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.LocalAddr().(*net.UDPAddr).Port
+		ln.Close() // the port is now free for both protocols, as far as this test can tell
+		_, stderr, code := runCLI(t, nil, "probe", fmt.Sprintf("%s://127.0.0.1:%d", network, port), "--count", "3")
+		want := fmt.Sprintf("loopback: connection refused: nothing listening on 127.0.0.1:%d\n", port)
+		if code != 1 || !strings.HasSuffix(stderr, want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q", network, code, stderr, want)
+		}
+	}
+}
+
+func TestUsageErrorsExit2WithOneLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		environ []string
+		args    []string
+		want    string
+	}{
+		{[]string{"LOOPBACK_IDLE_TIMEOUT=abc"}, []string{"serve"}, `loopback: LOOPBACK_IDLE_TIMEOUT: "abc" is not a duration (e.g. 30s, 250ms, 1m30s)`},
+		{nil, []string{"serve", "--addr", "127.0.0.1:65536"}, `port "65536" is not a number from 0 to 65535`},
+		{nil, []string{"probe", "udp://127.0.0.1:7", "--size", "70000"}, "udp payloads are 16 to 65507 bytes"},
+		{nil, []string{"probe", "tcp://127.0.0.1:7", "--count", "-5"}, `--count: "-5" is not a whole number of 0 or more`},
+		{nil, []string{"probe"}, "probe takes one URL"},
+		{nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
+	}
+	for _, tt := range tests {
+		_, stderr, code := runCLI(t, tt.environ, tt.args...)
+		last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
+		if code != 2 || !strings.Contains(last, tt.want) {
+			t.Errorf("%v %v: exit %d, last line %q; want exit 2 and %q", tt.environ, tt.args, code, last, tt.want)
+		}
+	}
+}
+
+func TestHelpExits0(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"serve", "-h"}, {"probe", "--help"}, {"help"}} {
+		out, stderr, code := runCLI(t, nil, args...)
+		if code != 0 || !strings.Contains(out, "usage: loopback") || stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+		}
+	}
+}
+
+func TestCheckSaysOK(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, nil, "--count", "200", "--warmup", "20")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !regexp.MustCompile(`^loopback OK: echo on 127\.0\.0\.1:\d+, 200 round trips of 64 bytes per protocol$`).MatchString(lines[0]) {
+		t.Errorf("first line = %q", lines[0])
+	}
+	if len(lines) != 4 || !strings.Contains(lines[2], "tcp") || !strings.Contains(lines[3], "udp") ||
+		!strings.Contains(lines[2], "0/200") || !strings.Contains(lines[3], "0/200") {
+		t.Errorf("verdict table:\n%s", out)
+	}
+}
