@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -113,7 +114,17 @@ func newLogger(w io.Writer, c config.Log) zerolog.Logger {
 	if format == config.FormatConsole {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
 	}
-	return zerolog.New(w).Level(c.Level.Level).With().Timestamp().Logger()
+	return zerolog.New(w).Level(c.Level.Level).Hook(timestamp{})
+}
+
+// timestamp stamps each event with sub-second precision. zerolog's own
+// Timestamp() takes its layout from a package global (whole seconds by
+// default), and we set no globals; at loopback speeds whole seconds say
+// little.
+type timestamp struct{}
+
+func (timestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str(zerolog.TimestampFieldName, time.Now().Format(time.RFC3339Nano))
 }
 
 // isTerminal reports whether w is a character device, the standard

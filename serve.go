@@ -141,11 +141,16 @@ func serve(ctx, force context.Context, c config.Serve, l server.Listeners, log z
 	if l.UDP != nil {
 		wg.Go(func() { errs[1] = failWith(fail, udp.Serve(ctx, l.UDP)) })
 	}
-	stopping := context.AfterFunc(ctx, func() {
+	// Every way out of Serve cancels ctx (a stop, or one server failing),
+	// so this event is always written, and before the summary.
+	logged := make(chan struct{})
+	go func() {
+		<-ctx.Done()
 		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", c.DrainTimeout).Msg("stopping")
-	})
-	defer stopping()
+		close(logged)
+	}()
 	wg.Wait()
+	<-logged
 	t, u := tcp.Stats(), udp.Stats()
 	log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).
 		Uint64("tcp_conns", t.Accepted).Uint64("tcp_rejected", t.Rejected).
