@@ -53,17 +53,6 @@ func notifyTwice(sigs ...os.Signal) (graceful, force context.Context) {
 	return graceful, force
 }
 
-const usage = `usage: loopback [command] [flags]
-
-Commands:
-  check    check this machine's loopback stack (the default when no command is given)
-  serve    TCP and UDP echo server on 127.0.0.1
-  probe    measure round trips to an echo server: loopback probe tcp://127.0.0.1:PORT
-  version  print the version
-
-Run 'loopback COMMAND --help' for a command's flags and environment variables.
-`
-
 // run is the whole program with the operating system passed in, so tests
 // can drive it: ctx ends at the first signal, force at the second.
 func run(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -82,11 +71,9 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
-	fmt.Fprint(stderr, usage)
-	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
+	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q: the commands are check, serve, probe and version (see 'loopback --help')", cmd)}
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2

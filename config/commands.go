@@ -21,10 +21,17 @@ Measures round trips to an echo server. URL is tcp://host:port, udp://host:port
 or host:port (TCP). Exit 0 when every round trip came back intact, 1 when any was
 lost or corrupt or the target could not be reached, 2 for bad usage.`
 
-const checkSynopsis = `usage: loopback [check] [flags]
+const checkSynopsis = `usage: loopback [command] [flags]
 
-Checks this machine's loopback stack: starts an echo server on 127.0.0.1:0 in this
-process, probes it over TCP and UDP, and prints a verdict. Exit 0 when it works.`
+Commands:
+  check    check this machine's loopback stack (the default when no command is given)
+  serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
+  probe    measure round trips to an echo server: loopback probe --help
+  version  print the version
+
+With no command, loopback checks this machine's loopback stack: it starts an echo
+server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a
+verdict. Exit 0 when loopback works.`
 
 // LoadServe reads the settings of `loopback serve`.
 func LoadServe(args, environ []string, help io.Writer) (Serve, error) {
