@@ -1,0 +1,151 @@
+package diag
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Explanation is what Explain found about an address, port or host name.
+// It is plain data with snake_case JSON tags for `loopback explain --json`.
+type Explanation struct {
+	// Input is the argument as given.
+	Input string `json:"input"`
+	// Host is the host name when the input named one rather than an
+	// address; Addrs then holds what it resolved to.
+	Host  string     `json:"host,omitempty"`
+	Addrs []AddrInfo `json:"addrs,omitempty"`
+	// Port is nil when the input had no port.
+	Port *PortInfo `json:"port,omitempty"`
+	// Now is what holds the port on this machine right now; nil when the
+	// input had no port, or port 0.
+	Now *Activity `json:"now,omitempty"`
+}
+
+// AddrInfo explains one address.
+type AddrInfo struct {
+	Addr netip.Addr `json:"addr"`
+	// Class is one of the Class constants.
+	Class   string `json:"class"`
+	Summary string `json:"summary"`
+	// IPv4 explains the embedded address of an IPv4-mapped one.
+	IPv4 *AddrInfo `json:"ipv4,omitempty"`
+	// Reachable reports whether a socket listening on the port accepts
+	// traffic sent to this address; nil when that wasn't checked.
+	Reachable *bool `json:"reachable,omitempty"`
+}
+
+// Activity is what uses a port on this machine right now.
+type Activity struct {
+	// Listening holds the TCP listeners and bound UDP sockets on the port,
+	// on any address.
+	Listening []Socket `json:"listening"`
+	// Connections holds the other sockets whose local port it is, such as
+	// accepted or outgoing connections.
+	Connections []Socket `json:"connections,omitempty"`
+	// Error says why this couldn't be checked (for example on macOS); the
+	// rest of the explanation stands without it.
+	Error string `json:"error,omitempty"`
+}
+
+// Explain says what input means on this machine. input is "ADDR",
+// "ADDR:PORT", "[V6]:PORT", ":PORT", "PORT", "HOST" or "HOST:PORT"; a port
+// may also be a name from /etc/services. Host names are resolved with
+// sys.LookupIP and each address is explained. Parsing and classification are
+// pure; the port facts, service names and listeners come from sys.
+func Explain(ctx context.Context, input string, sys System) (Explanation, error) {
+	t, err := parseTarget(input)
+	if err != nil {
+		return Explanation{}, err
+	}
+	e := Explanation{Input: input, Host: t.host}
+	addrs, err := resolve(ctx, t, sys)
+	if err != nil {
+		return Explanation{}, err
+	}
+	for _, a := range addrs {
+		e.Addrs = append(e.Addrs, classifyAddr(a))
+	}
+	if !t.hasPort {
+		return e, nil
+	}
+	svcData, found, err := readServices(sys)
+	if err != nil {
+		return Explanation{}, fmt.Errorf("read /%s: %w", pathServices, err)
+	}
+	port, err := t.portNumber(svcData)
+	if err != nil {
+		return Explanation{}, err
+	}
+	p := classifyPort(port, machinePortFacts(sys))
+	// An empty list rather than null keeps --json simple for scripts.
+	p.Services, p.ServicesFile = append([]Service{}, servicesFor(svcData, port)...), found
+	e.Port = &p
+	if port != 0 {
+		e.Now = activity(port, sys)
+		markReachable(e.Addrs, e.Now)
+	}
+	return e, nil
+}
+
+// resolve returns the address the input named, or what its host name
+// resolves to, deduplicated in resolver order.
+func resolve(ctx context.Context, t target, sys System) ([]netip.Addr, error) {
+	if t.addr.IsValid() {
+		return []netip.Addr{t.addr}, nil
+	}
+	if t.host == "" {
+		return nil, nil
+	}
+	addrs, err := sys.lookupIP(ctx, t.host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", t.host, err)
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if a.IsValid() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve %s: no addresses", t.host)
+	}
+	return out, nil
+}
+
+// activity looks the port up with Who and splits listeners from the
+// connections that merely use it as their local port.
+func activity(port uint16, sys System) *Activity {
+	socks, err := Who(port, sys)
+	if err != nil {
+		return &Activity{Listening: []Socket{}, Error: err.Error()}
+	}
+	a := &Activity{Listening: []Socket{}}
+	for _, s := range socks {
+		if s.Listening() {
+			a.Listening = append(a.Listening, s)
+		} else {
+			a.Connections = append(a.Connections, s)
+		}
+	}
+	return a
+}
+
+// markReachable records, for each unicast address, whether one of the
+// listeners accepts traffic sent to it.
+func markReachable(addrs []AddrInfo, now *Activity) {
+	if now.Error != "" {
+		return
+	}
+	for i := range addrs {
+		a := addrs[i].Addr.Unmap()
+		if a.IsUnspecified() || a.IsMulticast() {
+			continue
+		}
+		ok := slices.ContainsFunc(now.Listening, func(s Socket) bool {
+			return covers(s.Local.Addr(), a)
+		})
+		addrs[i].Reachable = &ok
+	}
+}

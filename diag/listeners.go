@@ -1,0 +1,228 @@
+package diag
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+// Socket is one row of `loopback who` and `loopback ports`: a socket from
+// the kernel's tables and, when visible, the process that holds it.
+type Socket struct {
+	// Proto is "tcp", "tcp6", "udp" or "udp6": the kernel table the socket
+	// is in. A tcp6 socket may carry IPv4-mapped addresses (::ffff:a.b.c.d)
+	// when a dual-stack listener accepted an IPv4 client.
+	Proto  string         `json:"proto"`
+	Local  netip.AddrPort `json:"local"`
+	Remote netip.AddrPort `json:"remote"`
+	// State is "listening", "established", "time-wait" and so on for TCP,
+	// "bound" or "connected" for UDP.
+	State string `json:"state"`
+	// UID owns the socket (its creator); User is its name, "" if unknown.
+	UID   uint32 `json:"uid"`
+	User  string `json:"user,omitempty"`
+	Inode uint64 `json:"inode"`
+	// PID is the lowest process id holding the socket, 0 when unknown;
+	// OtherPIDs are the rest, such as children that inherited it.
+	PID       int   `json:"pid"`
+	OtherPIDs []int `json:"other_pids,omitempty"`
+	// Process is the PID's name (/proc/PID/comm) and Cmdline its arguments.
+	Process string   `json:"process,omitempty"`
+	Cmdline []string `json:"cmdline,omitempty"`
+	// Note says why something is missing, such as "pid not visible: owned
+	// by uid 1000 (alice); run as that user or root".
+	Note string `json:"note,omitempty"`
+
+	state uint8 // the kernel's state number behind State
+}
+
+// Listening reports whether s accepts traffic on its own: a listening TCP
+// socket or a bound, unconnected UDP one. It reads State, so it also works
+// on a Socket decoded from JSON.
+func (s Socket) Listening() bool {
+	return s.State == "listening" || s.State == "bound" && s.Local.Port() != 0
+}
+
+// Who returns every socket whose local port is port, TCP and UDP, IPv4 and
+// IPv6, in any state, sorted. It returns no sockets and no error when
+// nothing is bound to the port; sockets it can't attribute to a process
+// still appear, with a Note, rather than failing the lookup.
+func Who(port uint16, sys System) ([]Socket, error) {
+	if port == 0 {
+		return nil, errors.New("port 0 is never bound: it asks the kernel to pick a port")
+	}
+	socks, err := sockets(sys, func(s *Socket) bool { return s.Local.Port() == port })
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, unsupported(fmt.Sprintf("lsof -nP -iTCP:%d -sTCP:LISTEN", port),
+			fmt.Sprintf("netstat -ano | findstr :%d", port))
+	}
+	if err != nil {
+		return nil, err
+	}
+	sortSockets(socks)
+	return socks, nil
+}
+
+// Ports returns the listening TCP sockets and bound UDP sockets that answer
+// on loopback, sorted by port; with all, those on every address. Sockets
+// bound to the unspecified address (0.0.0.0 or ::) answer on loopback too,
+// so they are included, and their address shows they are not only local.
+func Ports(all bool, sys System) ([]Socket, error) {
+	socks, err := sockets(sys, func(s *Socket) bool {
+		a := s.Local.Addr().Unmap()
+		return s.Listening() && (all || a.IsLoopback() || a.IsUnspecified())
+	})
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, unsupported("lsof -nP -iTCP -sTCP:LISTEN", "netstat -ano | findstr LISTENING")
+	}
+	if err != nil {
+		return nil, err
+	}
+	sortSockets(socks)
+	return socks, nil
+}
+
+// Holder describes who holds port for network ("tcp", "tcp4", "udp6", ...)
+// in one line for serve's EADDRINUSE error, such as "held by pid 1234
+// (socat) as tcp 127.0.0.1:7007". It returns "" when it can't tell.
+func Holder(network string, port uint16, sys System) string {
+	socks, err := Who(port, sys)
+	if err != nil {
+		return ""
+	}
+	family := strings.TrimRight(network, "46")
+	var held []string
+	for _, listeners := range []bool{true, false} {
+		for _, s := range socks {
+			// Prefer listeners; other sockets on the port (a client bound
+			// to it, say) explain the error only when there is none.
+			if strings.HasPrefix(s.Proto, family) && s.Listening() == listeners && s.Inode != 0 {
+				held = append(held, holderPhrase(s))
+			}
+		}
+		if len(held) > 0 {
+			break
+		}
+	}
+	if len(held) == 0 {
+		return ""
+	}
+	if len(held) > 3 {
+		held = append(held[:3], fmt.Sprintf("%d more", len(held)-3))
+	}
+	return "held by " + strings.Join(held, " and ")
+}
+
+// holderPhrase is "pid 1234 (socat) as tcp 127.0.0.1:7007".
+func holderPhrase(s Socket) string {
+	as := fmt.Sprintf("as %s %s", s.Proto, s.Local)
+	if s.PID == 0 {
+		return fmt.Sprintf("%s %s (pid not visible)", uidText(s), as)
+	}
+	return fmt.Sprintf("pid %d (%s) %s", s.PID, s.Process, as)
+}
+
+// uidText is "uid 1000 (alice)", or "uid 1000" without a name.
+func uidText(s Socket) string {
+	if s.User == "" {
+		return fmt.Sprintf("uid %d", s.UID)
+	}
+	return fmt.Sprintf("uid %d (%s)", s.UID, s.User)
+}
+
+// BindHint turns a failed listen on port into advice for the user, or ""
+// when it has none. network is what was passed to Listen ("tcp", "udp4",
+// ...). Two failures get hints:
+//
+//   - EADDRINUSE: who holds the port, from Holder, such as "port 7007 is
+//     already in use, held by pid 1234 (socat) as tcp 127.0.0.1:7007; stop
+//     it or pick another port (0 lets the kernel choose)".
+//   - EACCES below net.ipv4.ip_unprivileged_port_start: why, and which
+//     ports work instead.
+//
+// The hint complements err, which already names the address: print both.
+func BindHint(err error, network string, port uint16, sys System) string {
+	switch {
+	case err == nil:
+		return ""
+	case isAddrInUse(err):
+		return inUseHint(network, port, sys)
+	case errors.Is(err, fs.ErrPermission):
+		return permissionHint(port, sys)
+	}
+	return ""
+}
+
+func inUseHint(network string, port uint16, sys System) string {
+	if h := Holder(network, port, sys); h != "" {
+		return fmt.Sprintf("port %d is already in use, %s; stop it or pick another port "+
+			"(0 lets the kernel choose)", port, h)
+	}
+	if _, err := Who(port, sys); err != nil {
+		if u, ok := errors.AsType[*unsupportedError](err); ok {
+			return fmt.Sprintf("port %d is already in use; run `%s` to see by whom", port, u.native)
+		}
+	}
+	// The holder may have exited since the bind failed.
+	return fmt.Sprintf("port %d is already in use, but nothing holds it now; "+
+		"try again, or pick another port (0 lets the kernel choose)", port)
+}
+
+func permissionHint(port uint16, sys System) string {
+	start, known := unprivilegedStart(sys)
+	switch {
+	case !known && port < 1024:
+		return fmt.Sprintf("ports below 1024 usually need root; pick a port >= 1024, "+
+			"or 0 to let the kernel choose (port %d was refused)", port)
+	case !known:
+		return ""
+	case int(port) < start:
+		return fmt.Sprintf("ports below %d need root or CAP_NET_BIND_SERVICE on this machine "+
+			"(net.ipv4.ip_unprivileged_port_start=%d); pick a port >= %d, or 0 to let "+
+			"the kernel choose", start, start, start)
+	}
+	// Above the limit the kernel itself doesn't refuse; something else did.
+	return fmt.Sprintf("port %d is not privileged here (net.ipv4.ip_unprivileged_port_start=%d), "+
+		"so a security policy (SELinux, AppArmor, seccomp or a container runtime) refused it", port, start)
+}
+
+// sortSockets orders by port, then protocol, address, state and inode, so
+// output is stable from run to run.
+func sortSockets(socks []Socket) {
+	slices.SortFunc(socks, func(a, b Socket) int {
+		return cmp.Or(
+			cmp.Compare(a.Local.Port(), b.Local.Port()),
+			cmp.Compare(a.Proto, b.Proto),
+			a.Local.Addr().Compare(b.Local.Addr()),
+			a.Remote.Compare(b.Remote),
+			cmp.Compare(a.state, b.state),
+			cmp.Compare(a.Inode, b.Inode),
+		)
+	})
+}
+
+// unsupportedError says the lookup doesn't work here and what to run
+// instead; it matches errors.ErrUnsupported.
+type unsupportedError struct {
+	goos, native string
+}
+
+func (e *unsupportedError) Error() string {
+	return fmt.Sprintf("not supported on %s: run `%s` instead", e.goos, e.native)
+}
+
+func (e *unsupportedError) Unwrap() error { return errors.ErrUnsupported }
+
+// unsupported picks the native command for this system.
+func unsupported(unix, windows string) error {
+	native := unix
+	if runtime.GOOS == "windows" {
+		native = windows
+	}
+	return &unsupportedError{goos: runtime.GOOS, native: native}
+}
