@@ -67,13 +67,19 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 		return runServe(ctx, force, rest, environ, stdout, stderr)
 	case "probe":
 		return runProbe(ctx, rest, environ, stdout, stderr)
+	case "explain":
+		return runExplain(ctx, rest, environ, stdout)
+	case "who":
+		return runWho(rest, environ, stdout)
+	case "ports":
+		return runPorts(rest, environ, stdout)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help":
 		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
-	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q: the commands are check, serve, probe and version (see 'loopback --help')", cmd)}
+	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)}
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2

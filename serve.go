@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"loopback/config"
+	"loopback/diag"
 	"loopback/server"
 )
 
@@ -37,7 +38,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	}
 	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.Has(config.TCP), c.Proto.Has(config.UDP))
 	if err != nil {
-		return err
+		return withBindHint(err, c.Addr.Port)
 	}
 	if err := announce(stdout, l, c.PortFile); err != nil {
 		l.Close()
@@ -54,6 +55,19 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		defer cancel()
 	}
 	return serve(ctx, force, c, l, log)
+}
+
+// withBindHint adds who holds the port, or why a low port was refused, to a
+// failed bind: "address already in use" alone sends the user to lsof.
+func withBindHint(err error, port uint16) error {
+	network := "tcp"
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		network = op.Net
+	}
+	if hint := diag.BindHint(err, network, port, diag.System{}); hint != "" {
+		return fmt.Errorf("%w: %s", err, hint)
+	}
+	return err
 }
 
 // announce writes the port file and then prints one URL per listener, once

@@ -27,6 +27,9 @@ Commands:
   check    check this machine's loopback stack (the default when no command is given)
   serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
   probe    measure round trips to an echo server: loopback probe --help
+  explain  what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
+  who      which process holds a port: loopback who 7007
+  ports    every socket listening on loopback
   version  print the version
 
 With no command, loopback checks this machine's loopback stack: it starts an echo

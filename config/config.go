@@ -66,3 +66,21 @@ func (c Probe) ProbeOptions() probe.Options {
 		Warmup:   c.Warmup,
 	}
 }
+
+// Explain configures `loopback explain ADDR[:PORT]`.
+type Explain struct {
+	Target string // the positional argument
+	JSON   bool   `env:"JSON" envDefault:"false" help:"print one JSON object instead of text"`
+}
+
+// Who configures `loopback who PORT`.
+type Who struct {
+	Port uint16 // the positional argument
+	JSON bool   `env:"JSON" envDefault:"false" help:"print a JSON array instead of the table"`
+}
+
+// Ports configures `loopback ports`.
+type Ports struct {
+	All  bool `env:"ALL" envDefault:"false" help:"list sockets on every address, not only those that answer on loopback"`
+	JSON bool `env:"JSON" envDefault:"false" help:"print a JSON array instead of the table"`
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestWhoFindsThisProcessAndExits1OnAFreePort(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	out, stderr, code := runCLI(t, nil, "who", fmt.Sprint(s.port))
+	if code != 0 {
+		t.Fatalf("who %d: exit %d: %s", s.port, code, stderr)
+	}
+	for _, proto := range []string{"tcp ", "udp "} {
+		want := fmt.Sprintf("127.0.0.1:%d", s.port)
+		if !strings.Contains(out, proto) || !strings.Contains(out, want) || !strings.Contains(out, fmt.Sprint(os.Getpid())) {
+			t.Errorf("who %d lacks %s%s held by pid %d:\n%s", s.port, proto, want, os.Getpid(), out)
+		}
+	}
+
+	free := freePort(t)
+	out, stderr, code = runCLI(t, nil, "who", fmt.Sprint(free))
+	if code != 1 || out != "" || !strings.Contains(stderr, fmt.Sprintf("nothing is bound to port %d", free)) {
+		t.Errorf("who on a free port: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestPortsJSONListsOurListener(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	out, stderr, code := runCLI(t, nil, "ports", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var socks []map[string]any
+	if err := json.Unmarshal([]byte(out), &socks); err != nil {
+		t.Fatalf("not a JSON array: %v\n%s", err, out)
+	}
+	found := 0
+	for _, sk := range socks {
+		if sk["local"] == fmt.Sprintf("127.0.0.1:%d", s.port) && sk["pid"] == float64(os.Getpid()) {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("ports --json has %d entries for our tcp and udp listeners, want 2:\n%s", found, out)
+	}
+}
+
+func TestExplainLoopbackPort(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, nil, "explain", "127.0.0.1:62893")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"127.0.0.1 is loopback", "62893 is in IANA's dynamic range (49152-65535)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain lacks %q:\n%s", want, out)
+		}
+	}
+	if _, stderr, code := runCLI(t, nil, "explain", "127.0.0.1:99999"); code != 2 {
+		t.Errorf("explain of a bad port: exit %d, %s", code, stderr)
+	}
+}
+
+func TestServeOnATakenPortNamesTheHolder(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, stderr, code := runCLI(t, nil, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port))
+	want := fmt.Sprintf("port %d is already in use, held by pid %d", port, os.Getpid())
+	if code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
+	}
+}
