@@ -39,7 +39,7 @@ type Probe struct {
 	Target   probe.Target  // the positional argument; no flag, no variable
 	Count    int           `env:"COUNT" envDefault:"100" help:"round trips to measure"`
 	Duration time.Duration `env:"DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
-	Size     int           `env:"SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip (16 to 65507 for udp)"`
+	Size     int           `env:"SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
 	Interval time.Duration `env:"INTERVAL" envDefault:"0" help:"time between sends, scheduled from the start (0: back to back)"`
 	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
