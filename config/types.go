@@ -55,13 +55,9 @@ const (
 )
 
 // UnmarshalText accepts tcp, udp or both.
-func (p *Proto) UnmarshalText(b []byte) error {
-	switch v := Proto(strings.ToLower(string(b))); v {
-	case TCP, UDP, Both:
-		*p = v
-		return nil
-	}
-	return fmt.Errorf("%q is not a protocol (tcp, udp or both)", b)
+func (p *Proto) UnmarshalText(b []byte) (err error) {
+	*p, err = oneOf(b, "a protocol", TCP, UDP, Both)
+	return err
 }
 
 // Has reports whether p includes the given single protocol.
@@ -78,13 +74,25 @@ const (
 )
 
 // UnmarshalText accepts auto, console or json.
-func (f *LogFormat) UnmarshalText(b []byte) error {
-	switch v := LogFormat(strings.ToLower(string(b))); v {
-	case FormatAuto, FormatConsole, FormatJSON:
-		*f = v
-		return nil
+func (f *LogFormat) UnmarshalText(b []byte) (err error) {
+	*f, err = oneOf(b, "a log format", FormatAuto, FormatConsole, FormatJSON)
+	return err
+}
+
+// oneOf returns the allowed value that b names, ignoring case, or an error
+// that lists them all.
+func oneOf[T ~string](b []byte, what string, allowed ...T) (T, error) {
+	for _, v := range allowed {
+		if strings.EqualFold(string(b), string(v)) {
+			return v, nil
+		}
 	}
-	return fmt.Errorf("%q is not a log format (auto, console or json)", b)
+	names := make([]string, len(allowed))
+	for i, v := range allowed {
+		names[i] = string(v)
+	}
+	last := len(names) - 1
+	return "", fmt.Errorf("%q is not %s (%s or %s)", b, what, strings.Join(names[:last], ", "), names[last])
 }
 
 // Level is a zerolog level whose parser says which names it accepts
