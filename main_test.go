@@ -273,3 +273,46 @@ func TestCheckSaysOK(t *testing.T) {
 		t.Errorf("verdict table:\n%s", out)
 	}
 }
+
+// TestProbeCountsAMisbehavingServerAndExits1 runs the CLI against a UDP
+// echo that drops the 3rd datagram and corrupts one byte of the 5th.
+func TestProbeCountsAMisbehavingServerAndExits1(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		buf := make([]byte, 65536)
+		for i := 1; ; i++ {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			switch i {
+			case 3:
+				continue
+			case 5:
+				buf[n-1] ^= 0xff
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+	defer func() { pc.Close(); <-served }()
+
+	url := "udp://" + pc.LocalAddr().String()
+	out, stderr, code := runCLI(t, nil, "probe", url, "--count", "10", "--warmup", "0", "--timeout", "200ms", "--json")
+	var got struct{ Sent, Received, Lost, Corrupt int }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if got.Sent != 10 || got.Received != 8 || got.Lost != 1 || got.Corrupt != 1 {
+		t.Errorf("sent/received/lost/corrupt = %d/%d/%d/%d, want 10/8/1/1", got.Sent, got.Received, got.Lost, got.Corrupt)
+	}
+	want := fmt.Sprintf("loopback: %s: 1 of 10 round trips lost, 1 corrupt\n", url)
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
+	}
+}
