@@ -76,6 +76,12 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, usagef("%s: 0 round trips would measure nothing; give a count of 1 or more, or --duration", name("Count"))
 	case c.Timeout == 0:
 		return c, usagef("%s: a timeout of 0 would count every reply as lost; give e.g. 1s", name("Timeout"))
+	case c.Conns == 0:
+		return c, usagef("%s: 0 connections would measure nothing; give 1 or more", name("Conns"))
+	case c.Rate > 0 && c.Interval > 0:
+		return c, usagef("%s and %s both set the schedule; give one of them", name("Rate"), name("Interval"))
+	case c.Rate > 0 && c.Rate < 0.001:
+		return c, usagef("%s: %g round trips per second is less than one in 1000 s; give a larger rate", name("Rate"), c.Rate)
 	}
 	return c, nil
 }

@@ -40,7 +40,9 @@ type Probe struct {
 	Count    int           `env:"COUNT" envDefault:"100" help:"round trips to measure"`
 	Duration time.Duration `env:"DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
 	Size     int           `env:"SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
-	Interval time.Duration `env:"INTERVAL" envDefault:"0" help:"time between sends, scheduled from the start (0: back to back)"`
+	Interval time.Duration `env:"INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
+	Rate     float64       `env:"RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
+	Conns    int           `env:"CONCURRENCY" envDefault:"1" flag:"concurrency" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
 	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
 	JSON     bool          `env:"JSON" envDefault:"false" help:"print one JSON object instead of the table"`
@@ -57,13 +59,19 @@ type Check struct {
 
 // ProbeOptions turns the settings into the probe package's options.
 func (c Probe) ProbeOptions() probe.Options {
+	interval := c.Interval
+	if c.Rate > 0 {
+		// Each connection sends at its share of the rate.
+		interval = time.Duration(float64(c.Conns) / c.Rate * float64(time.Second))
+	}
 	return probe.Options{
-		Count:    c.Count,
-		Duration: c.Duration,
-		Size:     c.Size,
-		Interval: c.Interval,
-		Timeout:  c.Timeout,
-		Warmup:   c.Warmup,
+		Count:       c.Count,
+		Duration:    c.Duration,
+		Size:        c.Size,
+		Interval:    interval,
+		Timeout:     c.Timeout,
+		Warmup:      c.Warmup,
+		Concurrency: c.Conns,
 	}
 }
 

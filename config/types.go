@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"reflect"
 	"strconv"
@@ -120,6 +121,7 @@ var errNegative = errors.New("must not be negative")
 var parsers = map[reflect.Type]func(string) (any, error){
 	reflect.TypeFor[time.Duration](): parseDuration,
 	reflect.TypeFor[int]():           parseCount,
+	reflect.TypeFor[float64]():       parseRate,
 	reflect.TypeFor[bool]():          parseBool,
 	reflect.TypeFor[string]():        func(s string) (any, error) { return s, nil },
 }
@@ -144,6 +146,14 @@ func parseCount(s string) (any, error) {
 		return nil, fmt.Errorf("%q is not a whole number of 0 or more", s)
 	}
 	return n, nil
+}
+
+func parseRate(s string) (any, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, fmt.Errorf("%q is not a number of 0 or more (e.g. 1000 or 2.5)", s)
+	}
+	return f, nil
 }
 
 func parseBool(s string) (any, error) {

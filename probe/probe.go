@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,7 +52,10 @@ type Options struct {
 	Interval time.Duration // gap between sends; 0 = back to back
 	Timeout  time.Duration // per round trip (and for connect)
 	Warmup   int           // round trips before recording, not counted anywhere
-	Log      zerolog.Logger
+	// Concurrency is how many connections (UDP sockets) probe in parallel,
+	// each with Count round trips and its own schedule; 0 means 1.
+	Concurrency int
+	Log         zerolog.Logger
 }
 
 func (o Options) check(network string) error {
@@ -70,6 +74,8 @@ func (o Options) check(network string) error {
 		return fmt.Errorf("interval %v: must not be negative", o.Interval)
 	case o.Warmup < 0:
 		return fmt.Errorf("warm-up %d: must not be negative", o.Warmup)
+	case o.Concurrency < 0:
+		return fmt.Errorf("concurrency %d: must not be negative", o.Concurrency)
 	}
 	return nil
 }
@@ -92,20 +98,72 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	if err := o.check(t.Network); err != nil {
 		return nil, err
 	}
-	conn, addr, connect, err := open(ctx, t, o.Timeout)
+	clock := MeasureClock()
+	conns, err := openAll(ctx, t, o)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	log := o.Log.With().Str("component", "probe").Stringer("addr", addr).Logger()
-	log.Debug().Dur("connect", connect).Msg("connected")
-
-	res := newResult(t, o)
-	res.Addr, res.Connect = addr, connect
-	if err := newSession(conn, res, o, log).run(ctx); err != nil {
-		return nil, err
+	results := make([]*Result, len(conns))
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	// One start for every connection, each offset by its share of the
+	// interval, so that with --rate the sends of all connections together
+	// are evenly spaced instead of bunched.
+	start := time.Now()
+	for i, c := range conns {
+		wg.Go(func() {
+			defer c.conn.Close()
+			log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
+			log.Debug().Dur("connect", c.connect).Msg("connected")
+			res := newResult(t, o)
+			res.Addr, res.Connect = c.addr, c.connect
+			offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
+			errs[i] = newSession(c.conn, res, o, log).run(ctx, start.Add(offset))
+			results[i] = res
+		})
 	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	res := merge(results)
+	res.Clock = clock
 	return res, nil
+}
+
+// opened is one connection ready for a session.
+type opened struct {
+	conn    net.Conn
+	addr    netip.AddrPort
+	connect time.Duration
+}
+
+// openAll sets up Options.Concurrency connections in parallel, or none:
+// if one fails, the others are closed and its error returned.
+func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
+	conns := make([]opened, max(o.Concurrency, 1))
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			c := &conns[i]
+			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o.Timeout)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			for _, c := range conns {
+				if c.conn != nil {
+					c.conn.Close()
+				}
+			}
+			return nil, errs[i]
+		}
+	}
+	return conns, nil
 }
 
 // open resolves t and connects to it.

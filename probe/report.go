@@ -15,11 +15,11 @@ type stat struct {
 	value time.Duration
 }
 
-// stats returns the RTT statistics both reports show, in table order.
-func (r *Result) stats() [8]stat {
-	return [...]stat{{"min", r.Min}, {"mean", r.Mean()}, {"stddev", r.StdDev()},
-		{"p50", r.Quantile(50)}, {"p90", r.Quantile(90)}, {"p99", r.Quantile(99)},
-		{"p99.9", r.Quantile(99.9)}, {"max", r.Max}}
+// stats returns the statistics both reports show, in table order.
+func (d *Dist) stats() [8]stat {
+	return [...]stat{{"min", d.Min}, {"mean", d.Mean()}, {"stddev", d.StdDev()},
+		{"p50", d.Quantile(50)}, {"p90", d.Quantile(90)}, {"p99", d.Quantile(99)},
+		{"p99.9", d.Quantile(99.9)}, {"max", d.Max}}
 }
 
 // WriteText writes a report for a terminal: what was probed, the counts,
@@ -33,13 +33,20 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	b.WriteString(r.counts() + "\n")
 	r.writeTable(&b)
+	if r.Received > 1 {
+		fmt.Fprintf(&b, "jitter    %s  spread (p99-p50) %s  %s\n", fmtDuration(r.Jitter),
+			fmtDuration(r.Quantile(99)-r.Quantile(50)), r.throughput())
+	}
+	if r.Clock.ReadCost > 0 {
+		fmt.Fprintf(&b, "clock     %s per reading, %s resolution\n", fmtDuration(r.Clock.ReadCost), fmtDuration(r.Clock.Resolution))
+	}
 	if r.OutOfRange > 0 {
 		fmt.Fprintf(&b, "note: %d RTT%s above 60 s counted in min and max only, not in mean, stddev or percentiles\n",
 			r.OutOfRange, plural(r.OutOfRange))
 	}
 	if r.Behind > 0 {
-		fmt.Fprintf(&b, "warning: %d of %d sends went out late: round trips took longer than the %s interval\n",
-			r.Behind, r.Sent, r.Interval)
+		fmt.Fprintf(&b, "warning: %.3g%% of sends (%d of %d) went out late: round trips took longer than the %s interval; the corrected row counts that wait\n",
+			100*float64(r.Behind)/float64(max(r.Sent, 1)), r.Behind, r.Sent, r.Interval)
 	}
 	if r.Aborted != "" {
 		fmt.Fprintf(&b, "stopped early: %s\n", r.Aborted)
@@ -83,30 +90,56 @@ func (r *Result) counts() string {
 }
 
 // writeTable writes the RTT statistics in one unit, chosen from the
-// largest value so that every column has the same scale.
+// largest value so that every column has the same scale: one row, or with
+// a send schedule the corrected row above the raw one.
 func (r *Result) writeTable(b *bytes.Buffer) {
 	if r.Received == 0 {
 		b.WriteString("rtt       no replies\n")
 		return
 	}
-	unit, scale := tableUnit(r.Max)
+	rows := []struct {
+		label string
+		d     *Dist
+	}{{"", &r.Dist}}
+	top := r.Max
+	if r.Raw != nil {
+		rows = []struct {
+			label string
+			d     *Dist
+		}{{"corrected", &r.Dist}, {"raw", r.Raw}}
+		top = max(top, r.Raw.Max)
+	}
+	unit, scale := tableUnit(top)
 	decimals := 1
-	switch top := float64(r.Max) / scale; {
-	case top < 1:
+	switch t := float64(top) / scale; {
+	case t < 1:
 		decimals = 3
-	case top < 10:
+	case t < 10:
 		decimals = 2
 	}
-	stats := r.stats()
-	fmt.Fprintf(b, "%-8s", "rtt "+unit)
-	for _, st := range stats {
+	fmt.Fprintf(b, "%-10s", "rtt "+unit)
+	for _, st := range r.Dist.stats() {
 		fmt.Fprintf(b, "%9s", st.name)
 	}
-	fmt.Fprintf(b, "\n%8s", "")
-	for _, st := range stats {
-		fmt.Fprintf(b, "%9.*f", decimals, float64(st.value)/scale)
+	for _, row := range rows {
+		fmt.Fprintf(b, "\n%-10s", row.label)
+		for _, st := range row.d.stats() {
+			fmt.Fprintf(b, "%9.*f", decimals, float64(st.value)/scale)
+		}
 	}
 	b.WriteString("\n")
+}
+
+// throughput is the rate of intact round trips over the run.
+func (r *Result) throughput() string {
+	s := fmt.Sprintf("%.0f round trips/s", r.RPS())
+	if r.RPS() < 100 {
+		s = fmt.Sprintf("%.3g round trips/s", r.RPS())
+	}
+	if r.Conns > 1 {
+		s += fmt.Sprintf(" over %d connections", r.Conns)
+	}
+	return s
 }
 
 func tableUnit(top time.Duration) (string, float64) {
@@ -161,8 +194,17 @@ type jsonResult struct {
 	OK          bool     `json:"ok"`
 	Interrupted bool     `json:"interrupted"`
 	Aborted     string   `json:"aborted,omitempty"`
+	Conns       int      `json:"conns"`
+	RPS         float64  `json:"round_trips_per_s"`
+	JitterUS    float64  `json:"jitter_us"`
+	SpreadUS    float64  `json:"spread_us"`
+	ClockReadNS int64    `json:"clock_read_ns"`
+	ClockResNS  int64    `json:"clock_resolution_ns"`
 	// RTT is null when nothing was received: no statistic would be honest.
-	RTT *jsonRTT `json:"rtt_us"`
+	// With a send schedule it is timed from when each send was due, and
+	// RawRTT from the actual send.
+	RTT    *jsonRTT `json:"rtt_us"`
+	RawRTT *jsonRTT `json:"rtt_raw_us,omitempty"`
 }
 
 type jsonRTT struct {
@@ -187,6 +229,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
 		Behind: r.Behind, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
+		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
+		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution),
 	}
 	if r.Addr.IsValid() {
 		j.Addr = r.Addr.String()
@@ -196,13 +240,21 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.ConnectUS = &c
 	}
 	if r.Received > 0 {
-		st := r.stats()
-		j.RTT = &jsonRTT{us(st[0].value), us(st[1].value), us(st[2].value), us(st[3].value),
-			us(st[4].value), us(st[5].value), us(st[6].value), us(st[7].value)}
+		j.RTT = r.Dist.json()
+		if r.Raw != nil {
+			j.RawRTT = r.Raw.json()
+		}
+		j.JitterUS, j.SpreadUS = us(r.Jitter), us(r.Quantile(99)-r.Quantile(50))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(j)
+}
+
+func (d *Dist) json() *jsonRTT {
+	st := d.stats()
+	return &jsonRTT{us(st[0].value), us(st[1].value), us(st[2].value), us(st[3].value),
+		us(st[4].value), us(st[5].value), us(st[6].value), us(st[7].value)}
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }

@@ -26,9 +26,9 @@ func goldenResults() map[string]*Result {
 			rtt += 15000
 		}
 		tcp.Sent++
-		tcp.record(rtt)
+		tcp.record(rtt, rtt)
 	}
-	tcp.record(74321) // the exact max, which the histogram alone would round
+	tcp.record(74321, 74321) // the exact max, which the histogram alone would round
 	tcp.Sent++
 
 	udp := newResult(Target{"udp", "localhost", 7}, Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
@@ -37,7 +37,8 @@ func goldenResults() map[string]*Result {
 	udp.Elapsed = 99400 * time.Microsecond
 	udp.Aborted = "connection refused: the echo server went away after 100 round trips"
 	for i := range 98 {
-		udp.record(2100*time.Microsecond + time.Duration(i)*130*time.Microsecond)
+		raw := 2100*time.Microsecond + time.Duration(i)*130*time.Microsecond
+		udp.record(raw+time.Duration(i%5)*400*time.Microsecond, raw) // some sends went out late
 	}
 
 	silent := newResult(Target{"tcp", "127.0.0.1", 9}, Options{Size: 64, Timeout: time.Second})
@@ -50,7 +51,7 @@ func goldenResults() map[string]*Result {
 	slow.Sent, slow.Elapsed = 3, 65*time.Second
 	slow.Aborted, slow.Interrupted = "interrupted", true
 	for _, d := range []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second} {
-		slow.record(d)
+		slow.record(d, d)
 	}
 	return map[string]*Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
 }

@@ -1,8 +1,10 @@
 package probe
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -41,39 +43,135 @@ type Result struct {
 	// cancelled; Aborted is then "interrupted".
 	Interrupted bool
 
-	// RTT holds the round-trip times of the received replies in
-	// nanoseconds, 1 ns to 60 s at 3 significant digits. Min and Max are
-	// exact, whereas the histogram's own are only bucket bounds.
+	// Dist is the RTT distribution of the received replies. With a send
+	// schedule (Interval > 0) each RTT is timed from when its send was due,
+	// so a stall that delayed later sends shows in the tail instead of
+	// hiding (coordinated omission); back to back, due and actual sends are
+	// the same.
+	Dist
+	// Raw is the distribution timed from the actual sends, kept beside the
+	// corrected one when there is a schedule (nil otherwise), so that the
+	// two can be compared.
+	Raw *Dist
+
+	// Jitter is the RFC 3550 interarrival jitter estimate over consecutive
+	// replies: a running mean of |RTT(i) - RTT(i-1)| with gain 1/16.
+	Jitter time.Duration
+	jitter float64 // the estimate in nanoseconds, kept unrounded
+	prev   time.Duration
+	// Conns is how many connections (UDP sockets) ran in parallel.
+	Conns int
+	// Clock is the cost and resolution of the clock that timed the run.
+	Clock Clock
+}
+
+// Dist is a distribution of durations: an HDR histogram in nanoseconds,
+// 1 ns to 60 s at 3 significant digits, with the exact Min and Max beside
+// it, since the histogram's own are only bucket bounds.
+type Dist struct {
 	RTT        *hdrhistogram.Histogram
 	Min, Max   time.Duration
-	OutOfRange uint64 // received RTTs above 60 s: in Min and Max, not in RTT
+	OutOfRange uint64 // values above 60 s: in Min and Max, not in RTT
+	n          uint64
+}
+
+func newDist() Dist { return Dist{RTT: hdrhistogram.New(1, histMax, 3)} }
+
+// record adds one value.
+func (d *Dist) record(v time.Duration) {
+	d.n++
+	if d.n == 1 || v < d.Min {
+		d.Min = v
+	}
+	d.Max = max(d.Max, v)
+	// The histogram's last bucket reaches past histMax; cut at histMax so
+	// that OutOfRange means what the documentation says.
+	if v > histMax || d.RTT.RecordValue(int64(v)) != nil {
+		d.OutOfRange++
+	}
+}
+
+// merge adds o's values to d.
+func (d *Dist) merge(o *Dist) {
+	if o.n == 0 {
+		return
+	}
+	if d.n == 0 || o.Min < d.Min {
+		d.Min = o.Min
+	}
+	d.Max = max(d.Max, o.Max)
+	d.n += o.n
+	d.OutOfRange += o.OutOfRange
+	d.RTT.Merge(o.RTT)
+}
+
+// Count is how many values were recorded.
+func (d *Dist) Count() uint64 { return d.n }
+
+// Quantile returns the value at percentile pct (a percentage, such as
+// 99.9) to the histogram's 3 significant digits, kept within [Min, Max] so
+// that quantiles never contradict the exact extremes. It returns 0 when
+// nothing was recorded.
+func (d *Dist) Quantile(pct float64) time.Duration {
+	if d.n == 0 {
+		return 0
+	}
+	return d.clamp(float64(d.RTT.ValueAtQuantile(pct)))
+}
+
+// Mean returns the mean to the histogram's precision, or 0 when nothing
+// was recorded.
+func (d *Dist) Mean() time.Duration {
+	if d.n == 0 {
+		return 0
+	}
+	return d.clamp(d.RTT.Mean())
+}
+
+// StdDev returns the standard deviation to the histogram's precision, or 0
+// when fewer than two values were recorded.
+func (d *Dist) StdDev() time.Duration {
+	if d.n < 2 {
+		return 0
+	}
+	return time.Duration(math.Round(d.RTT.StdDev()))
+}
+
+func (d *Dist) clamp(ns float64) time.Duration {
+	v := time.Duration(math.Round(ns))
+	return min(max(v, d.Min), d.Max)
 }
 
 func newResult(t Target, o Options) *Result {
-	return &Result{
+	r := &Result{
 		Target:   t,
 		Size:     o.Size,
 		Warmup:   o.Warmup,
 		Interval: o.Interval,
 		Timeout:  o.Timeout,
-		RTT:      hdrhistogram.New(1, histMax, 3),
+		Dist:     newDist(),
+		Conns:    1,
 	}
+	if o.Interval > 0 {
+		raw := newDist()
+		r.Raw = &raw
+	}
+	return r
 }
 
-// record adds the RTT of an intact reply.
-func (r *Result) record(d time.Duration) {
+// record adds an intact reply: rtt timed from when its send was due, raw
+// from when it went out (the same when there is no schedule).
+func (r *Result) record(rtt, raw time.Duration) {
 	r.Received++
-	if r.Received == 1 || d < r.Min {
-		r.Min = d
+	r.Dist.record(rtt)
+	if r.Raw != nil {
+		r.Raw.record(raw)
 	}
-	if d > r.Max {
-		r.Max = d
+	if r.Received > 1 {
+		r.jitter += (math.Abs(float64(raw-r.prev)) - r.jitter) / 16
+		r.Jitter = time.Duration(math.Round(r.jitter))
 	}
-	// The histogram's last bucket reaches past histMax; cut at histMax so
-	// that OutOfRange means what the documentation says.
-	if d > histMax || r.RTT.RecordValue(int64(d)) != nil {
-		r.OutOfRange++
-	}
+	r.prev = raw
 }
 
 // OK reports whether the run proved the target healthy: at least one round
@@ -85,33 +183,13 @@ func (r *Result) OK() bool {
 		(r.Aborted == "" || r.Interrupted)
 }
 
-// Quantile returns the RTT at percentile pct (a percentage, such as 99.9)
-// to the histogram's 3 significant digits, kept within [Min, Max] so that
-// quantiles never contradict the exact extremes. It returns 0 when nothing
-// was received.
-func (r *Result) Quantile(pct float64) time.Duration {
-	if r.Received == 0 {
+// RPS is intact round trips per second over the run, all connections
+// together.
+func (r *Result) RPS() float64 {
+	if r.Elapsed <= 0 {
 		return 0
 	}
-	return r.clamp(float64(r.RTT.ValueAtQuantile(pct)))
-}
-
-// Mean returns the mean RTT to the histogram's precision, or 0 when nothing
-// was received.
-func (r *Result) Mean() time.Duration {
-	if r.Received == 0 {
-		return 0
-	}
-	return r.clamp(r.RTT.Mean())
-}
-
-// StdDev returns the standard deviation of the RTT to the histogram's
-// precision, or 0 when fewer than two replies were received.
-func (r *Result) StdDev() time.Duration {
-	if r.Received < 2 {
-		return 0
-	}
-	return time.Duration(math.Round(r.RTT.StdDev()))
+	return float64(r.Received) / r.Elapsed.Seconds()
 }
 
 // LossPct returns Lost as a percentage of Sent.
@@ -122,7 +200,43 @@ func (r *Result) LossPct() float64 {
 	return 100 * float64(r.Lost) / float64(r.Sent)
 }
 
-func (r *Result) clamp(ns float64) time.Duration {
-	d := time.Duration(math.Round(ns))
-	return min(max(d, r.Min), r.Max)
+// merge combines the results of connections that ran in parallel: counts
+// add up, distributions merge, the run lasted as long as the longest one,
+// connect is the median connection's, and jitter the mean of theirs
+// (jitter is only meaningful along one connection).
+func merge(rs []*Result) *Result {
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	m := *rs[0]
+	m.Dist = newDist()
+	if rs[0].Raw != nil {
+		raw := newDist()
+		m.Raw = &raw
+	}
+	m.Conns, m.Sent, m.Received, m.Lost, m.Corrupt, m.Late, m.Behind = len(rs), 0, 0, 0, 0, 0, 0
+	connects := make([]time.Duration, len(rs))
+	var jitter float64
+	for i, r := range rs {
+		m.Sent += r.Sent
+		m.Received += r.Received
+		m.Lost += r.Lost
+		m.Corrupt += r.Corrupt
+		m.Late += r.Late
+		m.Behind += r.Behind
+		m.Dist.merge(&r.Dist)
+		if r.Raw != nil {
+			m.Raw.merge(r.Raw)
+		}
+		m.Elapsed = max(m.Elapsed, r.Elapsed)
+		connects[i] = r.Connect
+		jitter += r.jitter / float64(len(rs))
+		if m.Aborted == "" && r.Aborted != "" {
+			m.Aborted, m.Interrupted = fmt.Sprintf("connection %d of %d: %s", i+1, len(rs), r.Aborted), r.Interrupted
+		}
+	}
+	slices.Sort(connects)
+	m.Connect = connects[len(connects)/2]
+	m.jitter, m.Jitter = jitter, time.Duration(math.Round(jitter))
+	return &m
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -30,6 +31,10 @@ type session struct {
 	out   []byte // the payload being sent
 	in    []byte // the reply: Size bytes for TCP, udpBufSize for UDP
 	timer *time.Timer
+	// spinBelow is how close to a due send wait stops sleeping and yields
+	// instead; tests on a fake clock set it to 0, since yielding never lets
+	// fake time pass.
+	spinBelow time.Duration
 
 	seq       uint64    // current round trip, warm-up ones included
 	warmup    uint64    // round trips before recording starts
@@ -52,6 +57,8 @@ func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *sess
 		nonce:  rand.Uint64(),
 		warmup: uint64(o.Warmup),
 		out:    make([]byte, o.Size),
+
+		spinBelow: 2 * time.Millisecond,
 	}
 	if s.udp {
 		s.in = make([]byte, udpBufSize)
@@ -63,7 +70,7 @@ func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *sess
 
 // run does the round trips and fills in s.res. It returns an error only when
 // the target turned out to be unreachable before anything came back.
-func (s *session) run(ctx context.Context) error {
+func (s *session) run(ctx context.Context, start time.Time) error {
 	// A past deadline wakes a blocked read or write at once; the round trip
 	// then sees ctx.Err() and reports an interruption.
 	unblocked := make(chan struct{})
@@ -81,7 +88,7 @@ func (s *session) run(ctx context.Context) error {
 	defer s.timer.Stop()
 
 	done := ctx.Done()
-	s.start = time.Now()
+	s.start = start
 	for s.seq = 0; s.more(); s.seq++ {
 		if !s.step(ctx, done) {
 			break
@@ -110,7 +117,12 @@ func (s *session) step(ctx context.Context, done <-chan struct{}) bool {
 		rtt, oc, err = s.tcpRoundTrip(ctx)
 	}
 	if s.seq == s.warmup && !s.sent.IsZero() {
+		// On a schedule the run is timed from when its first send was
+		// due, like each round trip.
 		s.firstSend = s.sent
+		if s.o.Interval > 0 {
+			s.firstSend = s.due()
+		}
 	}
 	return s.account(rtt, oc, err)
 }
@@ -138,24 +150,39 @@ func (s *session) due() time.Time {
 // makes the sends already due go out at once (counted in Behind) instead of
 // pushing every later send back.
 func (s *session) wait(done <-chan struct{}) bool {
-	if s.o.Interval <= 0 || s.seq == 0 {
+	if s.o.Interval <= 0 {
 		return true
 	}
-	d := time.Until(s.due())
+	due := s.due()
+	d := time.Until(due)
 	if d <= 0 {
-		if s.seq >= s.warmup {
+		// The first send is due when the run starts, so it is never late.
+		if s.seq > 0 && s.seq >= s.warmup {
 			s.res.Behind++
 		}
 		return true
 	}
-	s.timer.Reset(d)
-	select {
-	case <-s.timer.C:
-		return true
-	case <-done:
-		s.timer.Stop()
-		return false
+	// An idle Go runtime sleeps in epoll with millisecond granularity, so a
+	// timer alone would send up to a millisecond late at high rates: sleep
+	// on the timer until close, then yield until the send is due.
+	if d > s.spinBelow {
+		s.timer.Reset(d - s.spinBelow/2)
+		select {
+		case <-s.timer.C:
+		case <-done:
+			s.timer.Stop()
+			return false
+		}
 	}
+	for time.Now().Before(due) {
+		select {
+		case <-done:
+			return false
+		default:
+			runtime.Gosched()
+		}
+	}
+	return true
 }
 
 // account counts the outcome of one round trip and reports whether the run
@@ -169,7 +196,14 @@ func (s *session) account(rtt time.Duration, oc outcome, err error) bool {
 	switch oc {
 	case outOK:
 		if rec {
-			s.res.record(rtt)
+			// Timed from when the send was due: a round trip that made
+			// later sends late charges them its delay too, as the
+			// requests of a real client would have waited.
+			corrected := rtt
+			if s.o.Interval > 0 {
+				corrected += s.sent.Sub(s.due())
+			}
+			s.res.record(corrected, rtt)
 		}
 		s.log.Debug().Uint64("seq", s.seq).Dur("rtt", rtt).Msg("reply")
 		return true
