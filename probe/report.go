@@ -84,7 +84,10 @@ func (r *Result) counts() string {
 	}
 	s += fmt.Sprintf("  corrupt %d", r.Corrupt)
 	if r.Target.Network == "udp" || r.Late > 0 {
-		s += fmt.Sprintf("  late %d", r.Late)
+		s += fmt.Sprintf("  late %d  dup %d  reordered %d", r.Late, r.Dup, r.Reordered)
+		if r.Reordered > 0 {
+			s += fmt.Sprintf(" (by up to %d)", r.MaxReorder)
+		}
 	}
 	return s
 }
@@ -188,6 +191,9 @@ type jsonResult struct {
 	Corrupt     uint64   `json:"corrupt"`
 	Late        uint64   `json:"late"`
 	Behind      uint64   `json:"behind"`
+	Dup         uint64   `json:"dup"`
+	Reordered   uint64   `json:"reordered"`
+	MaxReorder  uint64   `json:"max_reorder"`
 	OutOfRange  uint64   `json:"rtt_out_of_range"`
 	ConnectUS   *float64 `json:"connect_us,omitempty"`
 	ElapsedS    float64  `json:"elapsed_s"`
@@ -227,7 +233,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Target: r.Target.String(), Proto: r.Target.Network, Size: r.Size, Warmup: r.Warmup,
 		IntervalMS: ms(r.Interval), TimeoutMS: ms(r.Timeout),
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
-		Behind: r.Behind, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
+		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
 		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
 		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution),

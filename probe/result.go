@@ -33,6 +33,10 @@ type Result struct {
 	Corrupt  uint64 // a reply came back but differed from what was sent
 	Late     uint64 // UDP: intact replies that arrived after their round trip had ended (it was counted lost or corrupt)
 	Behind   uint64 // sends that went out late because a round trip overran the interval
+	Dup      uint64 // UDP: extra copies of a reply that had already come back
+	// Reordered counts UDP replies that arrived after the reply to a later
+	// send, and MaxReorder is the largest such distance in sends.
+	Reordered, MaxReorder uint64
 
 	Connect time.Duration // TCP only: time to set up the connection
 	Elapsed time.Duration // from the first recorded send to the end of the run
@@ -215,6 +219,7 @@ func merge(rs []*Result) *Result {
 		m.Raw = &raw
 	}
 	m.Conns, m.Sent, m.Received, m.Lost, m.Corrupt, m.Late, m.Behind = len(rs), 0, 0, 0, 0, 0, 0
+	m.Dup, m.Reordered, m.MaxReorder = 0, 0, 0
 	connects := make([]time.Duration, len(rs))
 	var jitter float64
 	for i, r := range rs {
@@ -224,6 +229,9 @@ func merge(rs []*Result) *Result {
 		m.Corrupt += r.Corrupt
 		m.Late += r.Late
 		m.Behind += r.Behind
+		m.Dup += r.Dup
+		m.Reordered += r.Reordered
+		m.MaxReorder = max(m.MaxReorder, r.MaxReorder)
 		m.Dist.merge(&r.Dist)
 		if r.Raw != nil {
 			m.Raw.merge(r.Raw)

@@ -126,9 +126,13 @@ func (s *session) classify(b []byte) verdict {
 		return mismatch
 	}
 	if seq >= s.warmup {
-		s.res.Late++
+		if sl := s.slot(seq); sl != nil && sl.state == slotReceived {
+			s.res.Dup++
+		} else {
+			s.res.Late++
+		}
 	}
-	s.log.Debug().Uint64("seq", seq).Msg("late reply")
+	s.log.Debug().Uint64("seq", seq).Msg("stale reply")
 	return stale
 }
 

@@ -44,6 +44,8 @@ type session struct {
 	got       int       // bytes of the current TCP reply read before an error
 	writing   bool      // the current TCP error happened while sending
 	replied   bool      // something came back at some point: the target is live
+	slots     []slot    // UDP: what became of each recent datagram
+	highest   uint64    // UDP: one more than the highest seq received intact
 	fatal     error     // Run returns this instead of the Result
 }
 
@@ -62,6 +64,7 @@ func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *sess
 	}
 	if s.udp {
 		s.in = make([]byte, udpBufSize)
+		s.slots = newSlots(o)
 	} else {
 		s.in = make([]byte, o.Size)
 	}
@@ -89,9 +92,13 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 
 	done := ctx.Done()
 	s.start = start
-	for s.seq = 0; s.more(); s.seq++ {
-		if !s.step(ctx, done) {
-			break
+	if s.udp && s.o.Interval > 0 {
+		s.flow(ctx)
+	} else {
+		for s.seq = 0; s.more(); s.seq++ {
+			if !s.step(ctx, done) {
+				break
+			}
 		}
 	}
 	if !s.firstSend.IsZero() {
@@ -190,6 +197,11 @@ func (s *session) wait(done <-chan struct{}) bool {
 // fatal error.
 func (s *session) account(rtt time.Duration, oc outcome, err error) bool {
 	rec := s.seq >= s.warmup
+	if s.udp && oc <= outLost {
+		// Remembered so that a second copy of this reply counts as a
+		// duplicate, and a reply after the timeout as late.
+		*s.slotFor(s.seq) = slot{seq: s.seq, state: [...]slotState{slotReceived, slotCorrupt, slotLost}[oc]}
+	}
 	if rec && oc <= outLost {
 		s.res.Sent++
 	}
