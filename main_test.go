@@ -316,3 +316,24 @@ func TestProbeCountsAMisbehavingServerAndExits1(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
 	}
 }
+
+func TestProbeAssertAndHgrm(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	hgrm := filepath.Join(t.TempDir(), "rtt.hgrm")
+	_, stderr, code := runCLI(t, nil, "probe", s.udp, "--count", "50", "--hgrm", hgrm, "--assert", "loss=0,received=50,p50<10s")
+	if code != 0 {
+		t.Fatalf("passing assertions: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(hgrm); err != nil || !strings.Contains(string(b), "Value   Percentile   TotalCount 1/(1-Percentile)") {
+		t.Errorf("hgrm file: %v\n%s", err, b)
+	}
+	_, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "50", "--assert", "p50<1ns")
+	if code != 1 || !strings.Contains(stderr, "assert p50<1ns failed: p50 = ") {
+		t.Errorf("failing assertion: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "probe", s.tcp, "--assert", "p50<1")
+	if code != 2 || !strings.Contains(stderr, "--assert: ") {
+		t.Errorf("bad assertion: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"loopback/config"
 	"loopback/probe"
@@ -22,19 +24,46 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	if err := report(stdout, r, c.JSON); err != nil {
+	if err := report(stdout, r, c.Output); err != nil {
 		return err
 	}
-	return verdict(r)
+	if c.Hgrm != "" {
+		if err := writeHgrm(c.Hgrm, r); err != nil {
+			return err
+		}
+	}
+	if err := verdict(r); err != nil {
+		return err
+	}
+	if err := probe.CheckAssertions(c.Assert.List, r.Metrics()); err != nil {
+		return fmt.Errorf("%s: %w", r.Target, err)
+	}
+	return nil
 }
 
-func report(w io.Writer, r *probe.Result, asJSON bool) error {
+func report(w io.Writer, r *probe.Result, format config.Output) error {
 	write := r.WriteText
-	if asJSON {
+	if format == config.OutputJSON {
 		write = r.WriteJSON
 	}
 	if err := write(w); err != nil {
 		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// writeHgrm writes the distribution for HdrHistogram's plotters; with
+// nothing received there is no distribution to write.
+func writeHgrm(path string, r *probe.Result) error {
+	if r.Received == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := probe.WriteHgrm(&b, r.RTT); err != nil {
+		return fmt.Errorf("--hgrm: %w", err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--hgrm: %w", err)
 	}
 	return nil
 }

@@ -64,6 +64,9 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, &UsageError{Msg: err.Error()}
 	}
 	name := func(goName string) string { return sourceOf(list, goName) }
+	if c.JSON && sourceOf(list, "Output") == "--output (default)" {
+		c.Output = OutputJSON // --json predates --output and stays as its shorthand
+	}
 	maxSize := probe.MaxTCPSize
 	if c.Target.Network == "udp" {
 		maxSize = probe.MaxUDPSize
@@ -76,6 +79,8 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, usagef("%s: 0 round trips would measure nothing; give a count of 1 or more, or --duration", name("Count"))
 	case c.Timeout == 0:
 		return c, usagef("%s: a timeout of 0 would count every reply as lost; give e.g. 1s", name("Timeout"))
+	case c.JSON && c.Output == OutputText && sourceOf(list, "Output") != "--output (default)":
+		return c, usagef("%s and %s text disagree; give one of them", name("JSON"), name("Output"))
 	case c.Conns == 0:
 		return c, usagef("%s: 0 connections would measure nothing; give 1 or more", name("Conns"))
 	case c.Rate > 0 && c.Interval > 0:

@@ -45,7 +45,11 @@ type Probe struct {
 	Conns    int           `env:"CONCURRENCY" envDefault:"1" flag:"concurrency" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
 	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
-	JSON     bool          `env:"JSON" envDefault:"false" help:"print one JSON object instead of the table"`
+	BusyPoll bool          `env:"BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
+	Output   Output        `env:"OUTPUT" envDefault:"text" arg:"text|json" help:"report format on stdout: text (with a histogram) or json (one object)"`
+	JSON     bool          `env:"JSON" envDefault:"false" help:"same as --output json"`
+	Hgrm     string        `env:"HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
+	Assert   Assertions    `env:"ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
 	Log      Log
 }
 
@@ -72,6 +76,7 @@ func (c Probe) ProbeOptions() probe.Options {
 		Timeout:     c.Timeout,
 		Warmup:      c.Warmup,
 		Concurrency: c.Conns,
+		BusyPoll:    c.BusyPoll,
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"loopback/probe"
 )
 
 // Each setting has one type, and each type one parser, used for the
@@ -63,6 +65,40 @@ func (p *Proto) UnmarshalText(b []byte) (err error) {
 
 // Has reports whether p includes the given single protocol.
 func (p Proto) Has(one Proto) bool { return p == Both || p == one }
+
+// Output is the format of the probe's report.
+type Output string
+
+// The report formats.
+const (
+	OutputText Output = "text"
+	OutputJSON Output = "json"
+)
+
+// UnmarshalText accepts text or json.
+func (o *Output) UnmarshalText(b []byte) (err error) {
+	*o, err = oneOf(b, "a report format", OutputText, OutputJSON)
+	return err
+}
+
+// Assertions are the probe's --assert conditions, parsed once.
+type Assertions struct {
+	List []probe.Assertion
+	text string
+}
+
+// UnmarshalText parses conditions such as "p99<200us,loss=0".
+func (a *Assertions) UnmarshalText(b []byte) error {
+	list, err := probe.ParseAssertions(string(b))
+	if err != nil {
+		return err
+	}
+	*a = Assertions{List: list, text: string(b)}
+	return nil
+}
+
+// String gives the conditions as written, for the help text.
+func (a Assertions) String() string { return a.text }
 
 // LogFormat is how log events are written.
 type LogFormat string

@@ -38,7 +38,8 @@ func (r *Result) WriteText(w io.Writer) error {
 			fmtDuration(r.Quantile(99)-r.Quantile(50)), r.throughput())
 	}
 	if r.Clock.ReadCost > 0 {
-		fmt.Fprintf(&b, "clock     %s per reading, %s resolution\n", fmtDuration(r.Clock.ReadCost), fmtDuration(r.Clock.Resolution))
+		fmt.Fprintf(&b, "clock     %s per reading, %s resolution; %s\n",
+			fmtDuration(r.Clock.ReadCost), fmtDuration(r.Clock.Resolution), r.mode())
 	}
 	if r.OutOfRange > 0 {
 		fmt.Fprintf(&b, "note: %d RTT%s above 60 s counted in min and max only, not in mean, stddev or percentiles\n",
@@ -51,8 +52,25 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.Aborted != "" {
 		fmt.Fprintf(&b, "stopped early: %s\n", r.Aborted)
 	}
+	if r.Received > 0 {
+		b.WriteString("\n")
+		if err := WriteHistogram(&b, r.RTT, histWidth); err != nil {
+			return err
+		}
+	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// histWidth is the longest bar of the text report's histogram, in columns:
+// with its labels the histogram fits in 80.
+const histWidth = 40
+
+func (r *Result) mode() string {
+	if r.BusyPoll {
+		return "replies read by busy polling"
+	}
+	return "replies read through the Go poller"
 }
 
 // where names the target, and the address it resolved to when the user
@@ -206,6 +224,7 @@ type jsonResult struct {
 	SpreadUS    float64  `json:"spread_us"`
 	ClockReadNS int64    `json:"clock_read_ns"`
 	ClockResNS  int64    `json:"clock_resolution_ns"`
+	BusyPoll    bool     `json:"busy_poll"`
 	// RTT is null when nothing was received: no statistic would be honest.
 	// With a send schedule it is timed from when each send was due, and
 	// RawRTT from the actual send.
@@ -236,7 +255,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
 		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
-		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution),
+		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution), BusyPoll: r.BusyPoll,
 	}
 	if r.Addr.IsValid() {
 		j.Addr = r.Addr.String()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -67,6 +68,9 @@ type Result struct {
 	Conns int
 	// Clock is the cost and resolution of the clock that timed the run.
 	Clock Clock
+	// BusyPoll says the replies were read by spinning, not through the
+	// runtime's poller.
+	BusyPoll bool
 }
 
 // Dist is a distribution of durations: an HDR histogram in nanoseconds,
@@ -155,6 +159,7 @@ func newResult(t Target, o Options) *Result {
 		Timeout:  o.Timeout,
 		Dist:     newDist(),
 		Conns:    1,
+		BusyPoll: o.BusyPoll,
 	}
 	if o.Interval > 0 {
 		raw := newDist()
@@ -247,4 +252,27 @@ func merge(rs []*Result) *Result {
 	m.Connect = connects[len(connects)/2]
 	m.jitter, m.Jitter = jitter, time.Duration(math.Round(jitter))
 	return &m
+}
+
+// Metrics names the run's figures for assertions: latencies in
+// nanoseconds, counts, loss in percent and rps in round trips per second.
+// Latencies are absent when nothing came back, so that an assertion on
+// them fails as not measured instead of passing on a zero.
+func (r *Result) Metrics() map[string]float64 {
+	m := map[string]float64{
+		"sent": float64(r.Sent), "received": float64(r.Received), "lost": float64(r.Lost),
+		"corrupt": float64(r.Corrupt), "late": float64(r.Late), "dup": float64(r.Dup),
+		"reordered": float64(r.Reordered), "loss": r.LossPct(), "rps": r.RPS(),
+	}
+	if r.Target.Network == "tcp" {
+		m["connect"] = float64(r.Connect)
+	}
+	if r.Received == 0 {
+		return m
+	}
+	for _, st := range r.Dist.stats() {
+		m[strings.ReplaceAll(st.name, ".", "")] = float64(st.value)
+	}
+	m["jitter"] = float64(r.Jitter)
+	return m
 }

@@ -30,7 +30,8 @@ func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 	s.sent, s.got, s.writing = time.Time{}, 0, true
 	// The write gets the deadline too: a server that never reads would
 	// otherwise block a large write forever.
-	if err := s.conn.SetDeadline(time.Now().Add(s.o.Timeout)); err != nil {
+	s.deadline = time.Now().Add(s.o.Timeout)
+	if err := s.conn.SetDeadline(s.deadline); err != nil {
 		return 0, outFailed, err
 	}
 	// Checked after setting the deadline, so that a cancellation from here
@@ -43,7 +44,7 @@ func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 		return 0, s.ioOutcome(ctx, err), err
 	}
 	s.writing = false
-	n, err := io.ReadFull(s.conn, s.in)
+	n, err := s.readFull(s.in)
 	rtt := time.Since(s.sent)
 	s.got = n
 	s.replied = s.replied || n > 0
@@ -62,7 +63,8 @@ func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
 	fill(s.out, s.seq, s.nonce)
 	s.sent = time.Time{}
-	if err := s.conn.SetReadDeadline(time.Now().Add(s.o.Timeout)); err != nil {
+	s.deadline = time.Now().Add(s.o.Timeout)
+	if err := s.conn.SetReadDeadline(s.deadline); err != nil {
 		return 0, outFailed, err
 	}
 	if ctx.Err() != nil { // see tcpRoundTrip
@@ -75,7 +77,7 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 	for {
 		// A connected UDP socket reports an ICMP port unreachable here, as
 		// ECONNREFUSED.
-		n, err := s.conn.Read(s.in)
+		n, err := s.read(s.in)
 		rtt := time.Since(s.sent)
 		if err != nil {
 			return 0, s.ioOutcome(ctx, err), err
@@ -88,6 +90,22 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 			return rtt, outCorrupt, nil
 		}
 	}
+}
+
+// read reads one datagram or what TCP has, through the poller or, with
+// BusyPoll, by spinning until the deadline set for this round trip.
+func (s *session) read(b []byte) (int, error) {
+	if s.spin != nil {
+		return s.spin.read(b, s.deadline)
+	}
+	return s.conn.Read(b)
+}
+
+func (s *session) readFull(b []byte) (int, error) {
+	if s.spin != nil {
+		return s.spin.readFull(b, s.deadline)
+	}
+	return io.ReadFull(s.conn, b)
 }
 
 func (s *session) ioOutcome(ctx context.Context, err error) outcome {

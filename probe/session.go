@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,9 +45,12 @@ type session struct {
 	got       int       // bytes of the current TCP reply read before an error
 	writing   bool      // the current TCP error happened while sending
 	replied   bool      // something came back at some point: the target is live
-	slots     []slot    // UDP: what became of each recent datagram
-	highest   uint64    // UDP: one more than the highest seq received intact
-	fatal     error     // Run returns this instead of the Result
+	deadline  time.Time // when the current read gives up
+	spin      *spinner  // with BusyPoll: reads spin instead of parking
+	stopped   atomic.Bool
+	slots     []slot // UDP: what became of each recent datagram
+	highest   uint64 // UDP: one more than the highest seq received intact
+	fatal     error  // Run returns this instead of the Result
 }
 
 func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *session {
@@ -78,6 +82,7 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	// then sees ctx.Err() and reports an interruption.
 	unblocked := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		s.stopped.Store(true)                   // a spinning read never sees the deadline
 		_ = s.conn.SetDeadline(time.Unix(1, 0)) // fails only once conn is closed, when nothing is blocked
 		close(unblocked)
 	})
@@ -90,6 +95,17 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	s.timer.Stop()
 	defer s.timer.Stop()
 
+	if s.o.BusyPoll {
+		sp, err := newSpinner(s.conn, !s.udp, &s.stopped)
+		if err != nil {
+			return err
+		}
+		// Spinning on one thread keeps the socket's cache lines and the
+		// scheduler out of the way of every read.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		s.spin = sp
+	}
 	done := ctx.Done()
 	s.start = start
 	if s.udp && s.o.Interval > 0 {

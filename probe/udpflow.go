@@ -175,7 +175,8 @@ func (s *session) receive(ctx context.Context, deadline time.Time, next uint64) 
 		s.interrupt()
 		return false
 	}
-	n, err := s.conn.Read(s.in)
+	s.deadline = deadline
+	n, err := s.read(s.in)
 	switch {
 	case err == nil:
 		s.replied = true
