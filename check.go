@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -24,39 +26,25 @@ import (
 const checkTimeout = time.Second
 
 // runCheck is `loopback` alone: start an echo server in this process on
-// 127.0.0.1:0, probe it over TCP and UDP, and say whether loopback works.
+// 127.0.0.1:0 (and [::1]:0 with --all), probe it over TCP and UDP, and say
+// whether loopback works.
 func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	c, err := config.LoadCheck(args, environ, stdout)
 	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, c.Log)
-	// The server's per-connection events are noise in a verdict; show them
-	// only when the user asked for debug detail.
-	srvLog := log
-	if c.Log.Level.Level > zerolog.DebugLevel {
-		srvLog = log.Level(zerolog.WarnLevel)
+	addrs := []string{"127.0.0.1:0"}
+	if c.All {
+		addrs = append(addrs, "[::1]:0")
 	}
-	l, err := server.Listen(ctx, netip.MustParseAddrPort("127.0.0.1:0"), true, true)
-	if err != nil {
-		return fmt.Errorf("self-check: %w", err)
-	}
-	srvCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { (&server.TCP{Log: srvLog}).Serve(srvCtx, l.TCP) })
-	wg.Go(func() { (&server.UDP{Log: srvLog}).Serve(srvCtx, l.UDP) })
-	defer wg.Wait()
-	defer stop()
-
-	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
-	o := probe.Options{Count: c.Count, Warmup: c.Warmup, Size: 64, Timeout: checkTimeout, Log: log}
 	var results []*probe.Result
-	for _, network := range []string{"tcp", "udp"} {
-		r, err := probe.Run(ctx, probe.Target{Network: network, Host: "127.0.0.1", Port: port}, o)
+	for _, a := range addrs {
+		rs, err := checkOne(ctx, netip.MustParseAddrPort(a), c, log)
 		if err != nil {
-			return fmt.Errorf("self-check: loopback %s does not work: %w", network, err)
+			return err
 		}
-		results = append(results, r)
+		results = append(results, rs...)
 	}
 	if c.JSON {
 		for _, r := range results {
@@ -74,17 +62,55 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	return errors.Join(errs...)
 }
 
-// writeVerdict prints one line of judgement and one row per protocol.
+// checkOne serves TCP and UDP echo on addr in this process and probes
+// both.
+func checkOne(ctx context.Context, addr netip.AddrPort, c config.Check, log zerolog.Logger) ([]*probe.Result, error) {
+	// The server's per-connection events are noise in a verdict; show them
+	// only when the user asked for debug detail.
+	srvLog := log
+	if c.Log.Level.Level > zerolog.DebugLevel {
+		srvLog = log.Level(zerolog.WarnLevel)
+	}
+	l, err := server.Listen(ctx, addr, true, true)
+	if err != nil {
+		return nil, fmt.Errorf("self-check: %w", err)
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { (&server.TCP{Log: srvLog}).Serve(srvCtx, l.TCP) })
+	wg.Go(func() { (&server.UDP{Log: srvLog}).Serve(srvCtx, l.UDP) })
+	defer wg.Wait()
+	defer stop()
+
+	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
+	o := probe.Options{Count: c.Count, Warmup: c.Warmup, Size: 64, Timeout: checkTimeout, Log: log}
+	var results []*probe.Result
+	for _, network := range []string{"tcp", "udp"} {
+		t := probe.Target{Network: network, Host: addr.Addr().String(), Port: port}
+		r, err := probe.Run(ctx, t, o)
+		if err != nil {
+			return nil, fmt.Errorf("self-check: loopback %s does not work: %w", t, err)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// writeVerdict prints one line of judgement and one row per protocol and
+// address.
 func writeVerdict(w io.Writer, results []*probe.Result) error {
 	ok := "OK"
+	var where []string
 	for _, r := range results {
 		if !r.OK() {
 			ok = "FAILED"
 		}
+		if a := r.Addr.String(); !slices.Contains(where, a) {
+			where = append(where, a)
+		}
 	}
-	r0 := results[0]
-	fmt.Fprintf(w, "loopback %s: echo on 127.0.0.1:%d, %d round trips of %d bytes per protocol\n",
-		ok, r0.Target.Port, r0.Sent, r0.Size)
+	fmt.Fprintf(w, "loopback %s: echo on %s, %d round trips of %d bytes per protocol\n",
+		ok, strings.Join(where, " and "), results[0].Sent, results[0].Size)
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "proto\tconnect\trtt p50\trtt p99\trtt max\tlost\tcorrupt\t")
 	for _, r := range results {
@@ -92,7 +118,11 @@ func writeVerdict(w io.Writer, results []*probe.Result) error {
 		if r.Target.Network == "tcp" {
 			connect = micros(r.Connect)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\t\n", r.Target.Network, connect,
+		proto := r.Target.Network
+		if len(where) > 1 {
+			proto += map[bool]string{true: " ipv4", false: " ipv6"}[r.Addr.Addr().Is4()]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\t\n", proto, connect,
 			micros(r.Quantile(50)), micros(r.Quantile(99)), micros(r.Max), r.Lost, r.Sent, r.Corrupt)
 	}
 	return tw.Flush()

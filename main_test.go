@@ -337,3 +337,24 @@ func TestProbeAssertAndHgrm(t *testing.T) {
 		t.Errorf("bad assertion: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestCheckAllAddsIPv6(t *testing.T) {
+	t.Parallel()
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		ln.Close()
+	}
+	out, stderr, code := runCLI(t, nil, "check", "--all", "--count", "50", "--warmup", "5")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, row := range []string{"tcp ipv4", "udp ipv4", "tcp ipv6", "udp ipv6"} {
+		if !strings.Contains(out, row) {
+			t.Errorf("check --all lacks a %q row:\n%s", row, out)
+		}
+	}
+	if !strings.Contains(out, " and [::1]:") {
+		t.Errorf("first line does not name both servers:\n%s", out)
+	}
+}

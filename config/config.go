@@ -57,7 +57,8 @@ type Probe struct {
 type Check struct {
 	Count  int  `env:"CHECK_COUNT" envDefault:"1000" flag:"count" help:"round trips per protocol"`
 	Warmup int  `env:"CHECK_WARMUP" envDefault:"100" flag:"warmup" help:"round trips per protocol before measuring"`
-	JSON   bool `env:"JSON" envDefault:"false" help:"print the two probe results as JSON objects, one per line"`
+	All    bool `env:"CHECK_ALL" envDefault:"false" flag:"all" help:"check IPv6 loopback (::1) too, side by side"`
+	JSON   bool `env:"JSON" envDefault:"false" help:"print each probe result as a JSON object, one per line"`
 	Log    Log
 }
 
