@@ -73,6 +73,9 @@ func verdict(r *probe.Result) error {
 	if r.OK() {
 		return nil
 	}
+	if r.Mode == probe.ModeThroughput {
+		return fmt.Errorf("%s: stream failed: %s", r.Target, r.Aborted)
+	}
 	if r.Aborted != "" {
 		return fmt.Errorf("%s: stopped after %d round trips: %s", r.Target, r.Sent, r.Aborted)
 	}

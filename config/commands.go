@@ -81,6 +81,8 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, usagef("%s: a timeout of 0 would count every reply as lost; give e.g. 1s", name("Timeout"))
 	case c.JSON && c.Output == OutputText && sourceOf(list, "Output") != "--output (default)":
 		return c, usagef("%s and %s text disagree; give one of them", name("JSON"), name("Output"))
+	case c.Mode != probe.ModeRTT && c.Target.Network == "udp":
+		return c, usagef("%s %s measures TCP only; use a tcp:// URL", name("Mode"), c.Mode)
 	case c.Conns == 0:
 		return c, usagef("%s: 0 connections would measure nothing; give 1 or more", name("Conns"))
 	case c.Rate > 0 && c.Interval > 0:

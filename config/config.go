@@ -45,6 +45,7 @@ type Probe struct {
 	Conns    int           `env:"CONCURRENCY" envDefault:"1" flag:"concurrency" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
 	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
+	Mode     probe.Mode    `env:"MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
 	BusyPoll bool          `env:"BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output   Output        `env:"OUTPUT" envDefault:"text" arg:"text|json" help:"report format on stdout: text (with a histogram) or json (one object)"`
 	JSON     bool          `env:"JSON" envDefault:"false" help:"same as --output json"`
@@ -62,6 +63,10 @@ type Check struct {
 	Log    Log
 }
 
+// defaultStream is how long --mode throughput streams without --duration:
+// long enough for the rate to settle, short enough for a quick look.
+const defaultStream = 2 * time.Second
+
 // ProbeOptions turns the settings into the probe package's options.
 func (c Probe) ProbeOptions() probe.Options {
 	interval := c.Interval
@@ -69,9 +74,14 @@ func (c Probe) ProbeOptions() probe.Options {
 		// Each connection sends at its share of the rate.
 		interval = time.Duration(float64(c.Conns) / c.Rate * float64(time.Second))
 	}
+	duration := c.Duration
+	if c.Mode == probe.ModeThroughput && duration == 0 {
+		duration = defaultStream
+	}
 	return probe.Options{
+		Mode:        c.Mode,
 		Count:       c.Count,
-		Duration:    c.Duration,
+		Duration:    duration,
 		Size:        c.Size,
 		Interval:    interval,
 		Timeout:     c.Timeout,

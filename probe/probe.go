@@ -55,6 +55,9 @@ type Options struct {
 	// Concurrency is how many connections (UDP sockets) probe in parallel,
 	// each with Count round trips and its own schedule; 0 means 1.
 	Concurrency int
+	// Mode is what to measure; "" means ModeRTT. ModeConnect and
+	// ModeThroughput are TCP only.
+	Mode Mode
 	// BusyPoll spins on non-blocking reads with the goroutine's OS thread
 	// locked, instead of parking until the runtime's poller wakes it: the
 	// lowest-overhead measurement, at the cost of a core per connection.
@@ -80,6 +83,10 @@ func (o Options) check(network string) error {
 		return fmt.Errorf("warm-up %d: must not be negative", o.Warmup)
 	case o.Concurrency < 0:
 		return fmt.Errorf("concurrency %d: must not be negative", o.Concurrency)
+	case o.Mode != "" && o.Mode != ModeRTT && network != "tcp":
+		return fmt.Errorf("mode %s: measures TCP only", o.Mode)
+	case o.Mode == ModeThroughput && o.Duration <= 0:
+		return fmt.Errorf("mode throughput: needs a duration")
 	}
 	return nil
 }
@@ -116,14 +123,21 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	start := time.Now()
 	for i, c := range conns {
 		wg.Go(func() {
-			defer c.conn.Close()
+			defer c.conn.Close() // a mode may close it first; closing twice is harmless
 			log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
 			log.Debug().Dur("connect", c.connect).Msg("connected")
 			res := newResult(t, o)
 			res.Addr, res.Connect = c.addr, c.connect
-			offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
-			errs[i] = newSession(c.conn, res, o, log).run(ctx, start.Add(offset))
 			results[i] = res
+			switch o.Mode {
+			case ModeConnect:
+				runConnects(ctx, c, res, o)
+			case ModeThroughput:
+				runStream(ctx, c, res, o)
+			default:
+				offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
+				errs[i] = newSession(c.conn, res, o, log).run(ctx, start.Add(offset))
+			}
 		})
 	}
 	wg.Wait()

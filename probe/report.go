@@ -27,8 +27,13 @@ func (d *Dist) stats() [8]stat {
 // and the reason the run stopped early.
 func (r *Result) WriteText(w io.Writer) error {
 	var b bytes.Buffer
+	if r.Mode == ModeThroughput {
+		r.writeThroughput(&b)
+		_, err := w.Write(b.Bytes())
+		return err
+	}
 	fmt.Fprintf(&b, "%s  %s\n", r.where(), r.what())
-	if r.Target.Network == "tcp" {
+	if r.Target.Network == "tcp" && r.Mode != ModeConnect {
 		fmt.Fprintf(&b, "connect   %s\n", fmtDuration(r.Connect))
 	}
 	b.WriteString(r.counts() + "\n")
@@ -62,6 +67,34 @@ func (r *Result) WriteText(w io.Writer) error {
 	return err
 }
 
+// writeThroughput reports a stream: bytes and rate each way, and whether
+// every byte came back as sent.
+func (r *Result) writeThroughput(b *bytes.Buffer) {
+	fmt.Fprintf(b, "%s  stream of %d KiB writes for %s", r.where(), streamChunk>>10, fmtDuration(r.SendFor))
+	if r.Conns > 1 {
+		fmt.Fprintf(b, " on %d connections", r.Conns)
+	}
+	verdict := "every byte verified"
+	if r.Corrupt > 0 {
+		verdict = "CORRUPT"
+	}
+	fmt.Fprintf(b, "\nsent      %s  %.2f Gbit/s\nreceived  %s  %.2f Gbit/s  %s\n",
+		fmtBytes(r.BytesSent), r.SendGbps(), fmtBytes(r.BytesReceived), r.ReceiveGbps(), verdict)
+	if r.Aborted != "" {
+		fmt.Fprintf(b, "stopped early: %s\n", r.Aborted)
+	}
+}
+
+func fmtBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // histWidth is the longest bar of the text report's histogram, in columns:
 // with its labels the histogram fits in 80.
 const histWidth = 40
@@ -84,7 +117,11 @@ func (r *Result) where() string {
 }
 
 func (r *Result) what() string {
-	s := fmt.Sprintf("%d-byte payload, %d round trip%s", r.Size, r.Sent, plural(r.Sent))
+	unit := "round trip"
+	if r.Mode == ModeConnect {
+		unit = "connection"
+	}
+	s := fmt.Sprintf("%d-byte payload, %d %s%s", r.Size, r.Sent, unit, plural(r.Sent))
 	if r.Interval > 0 {
 		s += " every " + r.Interval.String()
 	}
@@ -122,17 +159,24 @@ func (r *Result) writeTable(b *bytes.Buffer) {
 		label string
 		d     *Dist
 	}{{"", &r.Dist}}
-	top := r.Max
-	if r.Raw != nil {
+	switch {
+	case r.Raw != nil:
 		rows = []struct {
 			label string
 			d     *Dist
 		}{{"corrected", &r.Dist}, {"raw", r.Raw}}
-		top = max(top, r.Raw.Max)
+	case r.Connects != nil:
+		// Each sample is connect + echo + close; the connect alone below.
+		rows = []struct {
+			label string
+			d     *Dist
+		}{{"sample", &r.Dist}, {"connect", r.Connects}}
 	}
-	unit, scale := tableUnit(top)
+	// The unit suits the median, so that typical values keep their
+	// digits; a far tail just takes more of them.
+	unit, scale := tableUnit(r.Quantile(50))
 	decimals := 1
-	switch t := float64(top) / scale; {
+	switch t := float64(r.Quantile(50)) / scale; {
 	case t < 1:
 		decimals = 3
 	case t < 10:
@@ -153,9 +197,13 @@ func (r *Result) writeTable(b *bytes.Buffer) {
 
 // throughput is the rate of intact round trips over the run.
 func (r *Result) throughput() string {
-	s := fmt.Sprintf("%.0f round trips/s", r.RPS())
+	unit := "round trips/s"
+	if r.Mode == ModeConnect {
+		unit = "connections/s"
+	}
+	s := fmt.Sprintf("%.0f %s", r.RPS(), unit)
 	if r.RPS() < 100 {
-		s = fmt.Sprintf("%.3g round trips/s", r.RPS())
+		s = fmt.Sprintf("%.3g %s", r.RPS(), unit)
 	}
 	if r.Conns > 1 {
 		s += fmt.Sprintf(" over %d connections", r.Conns)
@@ -163,11 +211,11 @@ func (r *Result) throughput() string {
 	return s
 }
 
-func tableUnit(top time.Duration) (string, float64) {
+func tableUnit(typical time.Duration) (string, float64) {
 	switch {
-	case top < 10*time.Millisecond:
+	case typical < 10*time.Millisecond:
 		return "µs", 1e3
-	case top < 10*time.Second:
+	case typical < 10*time.Second:
 		return "ms", 1e6
 	}
 	return "s", 1e9
@@ -225,6 +273,13 @@ type jsonResult struct {
 	ClockReadNS int64    `json:"clock_read_ns"`
 	ClockResNS  int64    `json:"clock_resolution_ns"`
 	BusyPoll    bool     `json:"busy_poll"`
+	Mode        Mode     `json:"mode"`
+	// ModeConnect: connect time alone; ModeThroughput: the stream.
+	ConnectsUS    *jsonRTT `json:"connects_us,omitempty"`
+	BytesSent     uint64   `json:"bytes_sent,omitempty"`
+	BytesReceived uint64   `json:"bytes_received,omitempty"`
+	SendGbps      float64  `json:"send_gbit_s,omitempty"`
+	ReceiveGbps   float64  `json:"receive_gbit_s,omitempty"`
 	// RTT is null when nothing was received: no statistic would be honest.
 	// With a send schedule it is timed from when each send was due, and
 	// RawRTT from the actual send.
@@ -256,6 +311,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
 		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
 		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution), BusyPoll: r.BusyPoll,
+		Mode: r.Mode, BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
+		SendGbps: round3(r.SendGbps()), ReceiveGbps: round3(r.ReceiveGbps()),
 	}
 	if r.Addr.IsValid() {
 		j.Addr = r.Addr.String()
@@ -263,6 +320,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	if r.Target.Network == "tcp" {
 		c := us(r.Connect)
 		j.ConnectUS = &c
+	}
+	if r.Connects != nil && r.Connects.Count() > 0 {
+		j.ConnectsUS = r.Connects.json()
 	}
 	if r.Received > 0 {
 		j.RTT = r.Dist.json()
@@ -281,6 +341,8 @@ func (d *Dist) json() *jsonRTT {
 	return &jsonRTT{us(st[0].value), us(st[1].value), us(st[2].value), us(st[3].value),
 		us(st[4].value), us(st[5].value), us(st[6].value), us(st[7].value)}
 }
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
 

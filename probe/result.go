@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
@@ -71,6 +72,15 @@ type Result struct {
 	// BusyPoll says the replies were read by spinning, not through the
 	// runtime's poller.
 	BusyPoll bool
+
+	// Mode is what the run measured. With ModeConnect, the Dist holds
+	// whole samples (connect, echo, close) and Connects the connects alone.
+	Mode     Mode
+	Connects *Dist
+	// With ModeThroughput: bytes streamed each way, and how long the
+	// writer wrote.
+	BytesSent, BytesReceived uint64
+	SendFor                  time.Duration
 }
 
 // Dist is a distribution of durations: an HDR histogram in nanoseconds,
@@ -160,6 +170,7 @@ func newResult(t Target, o Options) *Result {
 		Dist:     newDist(),
 		Conns:    1,
 		BusyPoll: o.BusyPoll,
+		Mode:     cmp.Or(o.Mode, ModeRTT),
 	}
 	if o.Interval > 0 {
 		raw := newDist()
@@ -188,8 +199,11 @@ func (r *Result) record(rtt, raw time.Duration) {
 // aborted. An interruption (Ctrl-C) is not a failure, since the user chose
 // to stop; what was recorded until then must still be perfect.
 func (r *Result) OK() bool {
-	return r.Received > 0 && r.Lost == 0 && r.Corrupt == 0 &&
-		(r.Aborted == "" || r.Interrupted)
+	healthy := r.Aborted == "" || r.Interrupted
+	if r.Mode == ModeThroughput {
+		return healthy && r.Corrupt == 0 && r.BytesSent > 0 && r.BytesReceived == r.BytesSent
+	}
+	return healthy && r.Received > 0 && r.Lost == 0 && r.Corrupt == 0
 }
 
 // RPS is intact round trips per second over the run, all connections
@@ -199,6 +213,20 @@ func (r *Result) RPS() float64 {
 		return 0
 	}
 	return float64(r.Received) / r.Elapsed.Seconds()
+}
+
+// SendGbps is the throughput stream's rate out, in Gbit/s.
+func (r *Result) SendGbps() float64 { return gbps(r.BytesSent, r.SendFor) }
+
+// ReceiveGbps is the throughput stream's rate back, in Gbit/s, over the
+// whole run (the last bytes come back after the writer stops).
+func (r *Result) ReceiveGbps() float64 { return gbps(r.BytesReceived, r.Elapsed) }
+
+func gbps(n uint64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) * 8 / d.Seconds() / 1e9
 }
 
 // LossPct returns Lost as a percentage of Sent.
@@ -225,6 +253,11 @@ func merge(rs []*Result) *Result {
 	}
 	m.Conns, m.Sent, m.Received, m.Lost, m.Corrupt, m.Late, m.Behind = len(rs), 0, 0, 0, 0, 0, 0
 	m.Dup, m.Reordered, m.MaxReorder = 0, 0, 0
+	m.BytesSent, m.BytesReceived, m.SendFor = 0, 0, 0
+	if rs[0].Connects != nil {
+		connects := newDist()
+		m.Connects = &connects
+	}
 	connects := make([]time.Duration, len(rs))
 	var jitter float64
 	for i, r := range rs {
@@ -242,6 +275,12 @@ func merge(rs []*Result) *Result {
 			m.Raw.merge(r.Raw)
 		}
 		m.Elapsed = max(m.Elapsed, r.Elapsed)
+		m.SendFor = max(m.SendFor, r.SendFor)
+		m.BytesSent += r.BytesSent
+		m.BytesReceived += r.BytesReceived
+		if r.Connects != nil {
+			m.Connects.merge(r.Connects)
+		}
 		connects[i] = r.Connect
 		jitter += r.jitter / float64(len(rs))
 		if m.Aborted == "" && r.Aborted != "" {

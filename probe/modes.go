@@ -1,0 +1,203 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// Mode is what a run measures.
+type Mode string
+
+// The modes. RTT is the default: round trips over one connection.
+const (
+	ModeRTT Mode = "rtt"
+	// ModeConnect times connection set-up, as netperf's TCP_CRR does:
+	// each sample connects, echoes one payload and closes. The client
+	// closes first, so each sample leaves a socket in TIME_WAIT on this
+	// machine, as any client's would.
+	ModeConnect Mode = "connect"
+	// ModeThroughput streams through the echo with large writes while a
+	// concurrent reader checks every byte that comes back.
+	ModeThroughput Mode = "throughput"
+)
+
+// UnmarshalText accepts rtt, connect or throughput.
+func (m *Mode) UnmarshalText(b []byte) error {
+	switch v := Mode(strings.ToLower(string(b))); v {
+	case ModeRTT, ModeConnect, ModeThroughput:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a mode (rtt, connect or throughput)", b)
+}
+
+// runConnects is one connection's share of ModeConnect. Its first
+// connection, opened by Run to prove the target reachable, is not a sample.
+func runConnects(ctx context.Context, c opened, res *Result, o Options) {
+	c.conn.Close()
+	connects := newDist()
+	res.Connects = &connects
+	out, in := make([]byte, o.Size), make([]byte, o.Size)
+	var d net.Dialer
+	var first time.Time
+	for i := 0; i < o.Warmup || o.Duration > 0 || i-o.Warmup < o.Count; i++ {
+		if ctx.Err() != nil {
+			res.Aborted, res.Interrupted = "interrupted", true
+			break
+		}
+		if i == o.Warmup {
+			first = time.Now()
+		}
+		if o.Duration > 0 && i >= o.Warmup && time.Since(first) >= o.Duration {
+			break
+		}
+		if !connectOnce(ctx, &d, c.addr, uint64(i), out, in, i >= o.Warmup, res, o) {
+			break
+		}
+	}
+	if !first.IsZero() {
+		res.Elapsed = time.Since(first)
+	}
+}
+
+// connectOnce takes one sample: connect, echo, close. It reports false
+// when the run must stop, with the reason in res.Aborted.
+func connectOnce(ctx context.Context, d *net.Dialer, addr netip.AddrPort, seq uint64, out, in []byte, rec bool, res *Result, o Options) bool {
+	start := time.Now()
+	conn, connect, err := dialTCP(ctx, d, addr, o.Timeout)
+	if err != nil {
+		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
+		return false
+	}
+	fill(out, seq, 0)
+	conn.SetDeadline(time.Now().Add(o.Timeout))
+	_, err = conn.Write(out)
+	if err == nil {
+		_, err = io.ReadFull(conn, in)
+	}
+	conn.Close()
+	total := time.Since(start)
+	if !rec {
+		return err == nil || ctx.Err() == nil
+	}
+	res.Sent++
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		res.Lost++
+	case err != nil:
+		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
+		return false
+	case !bytes.Equal(in, out):
+		res.Corrupt++
+	default:
+		res.record(total, total)
+		res.Connects.record(connect)
+	}
+	return true
+}
+
+// streamPeriod is the length of the pattern the throughput stream repeats:
+// a prime, so that no write or read size lines up with it, and a chunk
+// that went missing or came twice shifts every byte after it.
+const streamPeriod = 65521
+
+// streamChunk is the size of each write and of the reader's buffer.
+const streamChunk = 256 << 10
+
+// runStream is one connection's share of ModeThroughput: a writer streams
+// the pattern for Duration and then half-closes; the reader checks every
+// byte that comes back, until the server closes its side.
+func runStream(ctx context.Context, c opened, res *Result, o Options) {
+	defer c.conn.Close()
+	// A past deadline wakes the writer and the reader at once.
+	defer context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })()
+	// The pattern repeats every streamPeriod bytes; the extra chunk at the
+	// end repeats its start, so any period offset has a whole chunk after it.
+	pat := make([]byte, streamPeriod+streamChunk)
+	fill(pat[:streamPeriod], 1, 0x6c6f6f706261636b) // any fixed bytes that are not all alike
+	for i := streamPeriod; i < len(pat); i++ {
+		pat[i] = pat[i-streamPeriod] // the chunk is longer than the period
+	}
+	start := time.Now()
+	werr := make(chan error, 1)
+	go func() { werr <- streamWrite(ctx, c.conn, pat, start, o.Duration, res) }()
+	rerr := streamRead(ctx, c.conn, pat, o.Timeout, res)
+	res.Elapsed = time.Since(start)
+	if rerr != nil {
+		c.conn.SetDeadline(time.Unix(1, 0)) // the writer must not wait for a reader that stopped
+	}
+	// The reader's error says what went wrong; the writer's is then only
+	// that it was stopped.
+	if err := cmpErr(rerr, <-werr); err != nil && res.Aborted == "" {
+		res.Aborted = err.Error()
+	}
+	if ctx.Err() != nil {
+		res.Aborted, res.Interrupted = "interrupted", true
+	}
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time, d time.Duration, res *Result) error {
+	var off uint64
+	for ctx.Err() == nil && time.Since(start) < d {
+		p := off % streamPeriod
+		n, err := conn.Write(pat[p : p+streamChunk])
+		off += uint64(n)
+		if err != nil {
+			res.BytesSent, res.SendFor = off, time.Since(start)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("write after %d bytes: %w", off, err)
+		}
+	}
+	res.BytesSent, res.SendFor = off, time.Since(start)
+	if tc, ok := conn.(*net.TCPConn); ok {
+		return tc.CloseWrite()
+	}
+	return nil
+}
+
+func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Duration, res *Result) error {
+	buf := make([]byte, streamChunk)
+	var off uint64
+	for {
+		// An echo that stops answering ends the run instead of hanging it.
+		if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		n, err := conn.Read(buf)
+		p := off % streamPeriod
+		if !bytes.Equal(buf[:n], pat[p:p+uint64(n)]) {
+			res.Corrupt++
+			res.BytesReceived = off
+			return fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n))
+		}
+		off += uint64(n)
+		if errors.Is(err, io.EOF) {
+			res.BytesReceived = off
+			return nil
+		}
+		if err != nil {
+			res.BytesReceived = off
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read after %d bytes: %w", off, err)
+		}
+	}
+}
