@@ -358,3 +358,37 @@ func TestCheckAllAddsIPv6(t *testing.T) {
 		t.Errorf("first line does not name both servers:\n%s", out)
 	}
 }
+
+func TestProbeJSONLinesAndCSV(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	out, stderr, code := runCLI(t, nil, "probe", s.udp, "--rate", "1000", "--count", "300", "--output", "jsonl", "--report-every", "100ms")
+	if code != 0 {
+		t.Fatalf("jsonl: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sent float64
+	for i, l := range lines {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(l), &obj); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, l)
+		}
+		if i < len(lines)-1 {
+			if obj["interval"] != true {
+				t.Errorf("line %d is not an interval: %s", i+1, l)
+			}
+			sent += obj["sent"].(float64)
+		} else if obj["sent"] != 300.0 || obj["interval"] != nil {
+			t.Errorf("last line is not the summary of 300 round trips: %s", l)
+		}
+	}
+	if len(lines) < 3 || sent != 300 {
+		t.Errorf("%d lines whose intervals sent %v in all, want at least 2 intervals adding up to 300", len(lines), sent)
+	}
+
+	out, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "20", "--warmup", "0", "--output", "csv")
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(rows) != 21 || rows[0] != "seq,sent_ns,rtt_ns,outcome" || !strings.HasSuffix(rows[20], ",ok") {
+		t.Errorf("csv: exit %d, %d rows (want header + 20), stderr %q:\n%s", code, len(rows), stderr, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"loopback/config"
 	"loopback/probe"
@@ -20,11 +21,24 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	o := c.ProbeOptions()
 	o.Log = newLogger(stderr, c.Log)
+	var samples *probe.SampleWriter
+	if c.Output == config.OutputCSV {
+		samples = probe.NewSampleWriter(stdout)
+		o.Samples = samples
+	}
+	live := reportIntervals(&o, c, stdout, stderr)
 	r, err := probe.Run(ctx, c.Target, o)
+	if live {
+		fmt.Fprint(stderr, clearLine)
+	}
 	if err != nil {
 		return err
 	}
-	if err := report(stdout, r, c.Output); err != nil {
+	if samples != nil {
+		if err := samples.Flush(); err != nil {
+			return fmt.Errorf("write samples: %w", err)
+		}
+	} else if err := report(stdout, r, c.Output); err != nil {
 		return err
 	}
 	if c.Hgrm != "" {
@@ -41,9 +55,47 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	return nil
 }
 
+// clearLine returns a terminal's cursor to the start of the line and
+// clears it, so the live status line leaves nothing behind.
+const clearLine = "\r\x1b[K"
+
+// statusEvery is how often the live status line changes on a terminal
+// when no --report-every was asked for.
+const statusEvery = 500 * time.Millisecond
+
+// reportIntervals sets o up to report intervals: as lines or JSON objects
+// on stdout when asked, and as a status line that rewrites itself on
+// stderr when stderr is a terminal (never on a pipe, where it would be
+// noise). It reports whether the status line is on.
+func reportIntervals(o *probe.Options, c config.Probe, stdout, stderr io.Writer) bool {
+	live := isTerminal(stderr) && c.Output == config.OutputText && c.Mode == probe.ModeRTT
+	o.ReportEvery = c.Every
+	if o.ReportEvery == 0 && live {
+		o.ReportEvery = statusEvery
+	}
+	var sent, lost uint64
+	o.Report = func(iv probe.Interval) {
+		switch {
+		case c.Output == config.OutputJSONL:
+			iv.WriteJSON(stdout)
+		case c.Every > 0 && c.Output == config.OutputText:
+			if live {
+				fmt.Fprint(stderr, clearLine)
+			}
+			iv.WriteText(stdout)
+		}
+		sent, lost = sent+iv.Sent, lost+iv.Lost
+		if live {
+			fmt.Fprintf(stderr, "%s%.1f s  sent %d  lost %d  last p50 %s  %.0f round trips/s",
+				clearLine, iv.To.Seconds(), sent, lost, micros(iv.Quantile(50)), iv.RPS())
+		}
+	}
+	return live
+}
+
 func report(w io.Writer, r *probe.Result, format config.Output) error {
 	write := r.WriteText
-	if format == config.OutputJSON {
+	if format == config.OutputJSON || format == config.OutputJSONL {
 		write = r.WriteJSON
 	}
 	if err := write(w); err != nil {

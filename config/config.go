@@ -47,7 +47,8 @@ type Probe struct {
 	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
 	Mode     probe.Mode    `env:"MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
 	BusyPoll bool          `env:"BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
-	Output   Output        `env:"OUTPUT" envDefault:"text" arg:"text|json" help:"report format on stdout: text (with a histogram) or json (one object)"`
+	Output   Output        `env:"OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
+	Every    time.Duration `env:"REPORT_EVERY" envDefault:"0" flag:"report-every" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
 	JSON     bool          `env:"JSON" envDefault:"false" help:"same as --output json"`
 	Hgrm     string        `env:"HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
 	Assert   Assertions    `env:"ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`

@@ -69,15 +69,18 @@ func (p Proto) Has(one Proto) bool { return p == Both || p == one }
 // Output is the format of the probe's report.
 type Output string
 
-// The report formats.
+// The report formats: a table, one JSON object, JSON lines (one per
+// interval, then the summary), or CSV with one row per round trip.
 const (
-	OutputText Output = "text"
-	OutputJSON Output = "json"
+	OutputText  Output = "text"
+	OutputJSON  Output = "json"
+	OutputJSONL Output = "jsonl"
+	OutputCSV   Output = "csv"
 )
 
-// UnmarshalText accepts text or json.
+// UnmarshalText accepts text, json, jsonl or csv.
 func (o *Output) UnmarshalText(b []byte) (err error) {
-	*o, err = oneOf(b, "a report format", OutputText, OutputJSON)
+	*o, err = oneOf(b, "a report format", OutputText, OutputJSON, OutputJSONL, OutputCSV)
 	return err
 }
 

@@ -62,7 +62,14 @@ type Options struct {
 	// locked, instead of parking until the runtime's poller wakes it: the
 	// lowest-overhead measurement, at the cost of a core per connection.
 	BusyPoll bool
-	Log      zerolog.Logger
+	// ReportEvery, with Report, hands Report an Interval this often while
+	// the run goes on, and once more at its end. Report runs on a goroutine
+	// of its own, one call at a time. RTT mode only.
+	ReportEvery time.Duration
+	Report      func(Interval)
+	// Samples, if set, gets one CSV row per round trip (one connection).
+	Samples *SampleWriter
+	Log     zerolog.Logger
 }
 
 func (o Options) check(network string) error {
@@ -116,11 +123,13 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	}
 	results := make([]*Result, len(conns))
 	errs := make([]error, len(conns))
+	pubs := make([]*published, len(conns))
 	var wg sync.WaitGroup
 	// One start for every connection, each offset by its share of the
 	// interval, so that with --rate the sends of all connections together
 	// are evenly spaced instead of bunched.
 	start := time.Now()
+	stopReports := startReporter(o, pubs, start)
 	for i, c := range conns {
 		wg.Go(func() {
 			defer c.conn.Close() // a mode may close it first; closing twice is harmless
@@ -136,11 +145,17 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 				runStream(ctx, c, res, o)
 			default:
 				offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
-				errs[i] = newSession(c.conn, res, o, log).run(ctx, start.Add(offset))
+				s := newSession(c.conn, res, o, log)
+				if s.pub = pubs[i]; s.pub != nil {
+					iv := newDist()
+					res.iv = &iv
+				}
+				errs[i] = s.run(ctx, start.Add(offset))
 			}
 		})
 	}
 	wg.Wait()
+	stopReports()
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -149,6 +164,22 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	res := merge(results)
 	res.Clock = clock
 	return res, nil
+}
+
+// startReporter starts reporting intervals if the options ask for it,
+// filling pubs for the sessions, and returns the function that ends it
+// after the sessions have made their last publications.
+func startReporter(o Options, pubs []*published, start time.Time) (stop func()) {
+	if o.Report == nil || o.ReportEvery <= 0 || (o.Mode != "" && o.Mode != ModeRTT) {
+		return func() {}
+	}
+	for i := range pubs {
+		pubs[i] = &published{dist: newDist()}
+	}
+	rp := &reporter{pubs: pubs, start: start, emit: o.Report}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() { rp.run(o.ReportEvery, done); close(finished) }()
+	return func() { close(done); <-finished }
 }
 
 // opened is one connection ready for a session.

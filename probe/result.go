@@ -65,6 +65,7 @@ type Result struct {
 	Jitter time.Duration
 	jitter float64 // the estimate in nanoseconds, kept unrounded
 	prev   time.Duration
+	iv     *Dist // RTTs since the last publication to the reporter, if any
 	// Conns is how many connections (UDP sockets) ran in parallel.
 	Conns int
 	// Clock is the cost and resolution of the clock that timed the run.
@@ -184,6 +185,9 @@ func newResult(t Target, o Options) *Result {
 func (r *Result) record(rtt, raw time.Duration) {
 	r.Received++
 	r.Dist.record(rtt)
+	if r.iv != nil {
+		r.iv.record(rtt)
+	}
 	if r.Raw != nil {
 		r.Raw.record(raw)
 	}

@@ -47,10 +47,12 @@ type session struct {
 	replied   bool      // something came back at some point: the target is live
 	deadline  time.Time // when the current read gives up
 	spin      *spinner  // with BusyPoll: reads spin instead of parking
+	poll      *spinner  // UDP on a schedule: spins just before a send is due
 	stopped   atomic.Bool
-	slots     []slot // UDP: what became of each recent datagram
-	highest   uint64 // UDP: one more than the highest seq received intact
-	fatal     error  // Run returns this instead of the Result
+	slots     []slot     // UDP: what became of each recent datagram
+	pub       *published // with Options.Report: counts handed to the reporter
+	highest   uint64     // UDP: one more than the highest seq received intact
+	fatal     error      // Run returns this instead of the Result
 }
 
 func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *session {
@@ -120,6 +122,7 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	if !s.firstSend.IsZero() {
 		s.res.Elapsed = time.Since(s.firstSend)
 	}
+	s.publish(time.Now(), true)
 	return s.fatal
 }
 
@@ -147,7 +150,19 @@ func (s *session) step(ctx context.Context, done <-chan struct{}) bool {
 			s.firstSend = s.due()
 		}
 	}
-	return s.account(rtt, oc, err)
+	goOn := s.account(rtt, oc, err)
+	if s.pub != nil {
+		s.publish(time.Now(), false)
+	}
+	return goOn
+}
+
+// sample writes one row for --output csv; a write error is kept by the
+// writer and reported when it is flushed.
+func (s *session) sample(seq uint64, sent time.Time, rtt time.Duration, outcome string) {
+	if s.o.Samples != nil {
+		_ = s.o.Samples.Write(seq, sent.Sub(s.start), rtt, outcome)
+	}
 }
 
 // more reports whether another round trip is due.
@@ -232,18 +247,21 @@ func (s *session) account(rtt time.Duration, oc outcome, err error) bool {
 				corrected += s.sent.Sub(s.due())
 			}
 			s.res.record(corrected, rtt)
+			s.sample(s.seq, s.sent, rtt, "ok")
 		}
 		s.log.Debug().Uint64("seq", s.seq).Dur("rtt", rtt).Msg("reply")
 		return true
 	case outCorrupt:
 		if rec {
 			s.res.Corrupt++
+			s.sample(s.seq, s.sent, rtt, "corrupt")
 		}
 		s.log.Debug().Uint64("seq", s.seq).Msg("corrupt reply")
 		return true
 	case outLost:
 		if rec {
 			s.res.Lost++
+			s.sample(s.seq, s.sent, 0, "lost")
 		}
 		s.log.Debug().Uint64("seq", s.seq).Msg("reply lost")
 		if !s.udp {

@@ -71,10 +71,13 @@ func (s *session) conclude(sl *slot, st slotState, now time.Time) {
 	case slotReceived:
 		s.res.record(now.Sub(sl.due), now.Sub(sl.sent))
 		s.reorder(sl.seq)
+		s.sample(sl.seq, sl.sent, now.Sub(sl.sent), "ok")
 	case slotLost:
 		s.res.Lost++
+		s.sample(sl.seq, sl.sent, 0, "lost")
 	case slotCorrupt:
 		s.res.Corrupt++
+		s.sample(sl.seq, sl.sent, now.Sub(sl.sent), "corrupt")
 	}
 }
 
@@ -93,6 +96,12 @@ func (s *session) reorder(seq uint64) {
 // sends by sequence number. A lost datagram costs its own round trip and
 // never delays another.
 func (s *session) flow(ctx context.Context) {
+	poll, err := newSpinner(s.conn, false, &s.stopped)
+	if err != nil {
+		s.fatal = err
+		return
+	}
+	s.poll = poll
 	var next, lo uint64 // the next seq to send; the oldest not yet concluded
 	for {
 		now := time.Now()
@@ -106,18 +115,37 @@ func (s *session) flow(ctx context.Context) {
 			next++
 			continue
 		}
-		// After expire, lo is pending or caught up with next.
-		var deadline time.Time
-		if lo < next {
-			deadline = s.slot(lo).sent.Add(s.o.Timeout)
-		}
-		if more && (lo == next || s.dueAt(next).Before(deadline)) {
-			deadline = s.dueAt(next)
-		}
-		if !s.receive(ctx, deadline, next) {
+		deadline, spin := s.wakeAt(lo, next, more, now)
+		if !s.receive(ctx, deadline, next, spin) {
 			return
 		}
+		if s.pub != nil {
+			s.publish(time.Now(), false)
+		}
 	}
+}
+
+// wakeAt says until when to wait for a reply: the oldest pending
+// datagram's timeout or the next send, whichever is first. Close to a send
+// it spins instead of sleeping, because an idle Go runtime sleeps in epoll
+// with millisecond granularity and would send late.
+func (s *session) wakeAt(lo, next uint64, more bool, now time.Time) (deadline time.Time, spin bool) {
+	if lo < next { // after expire, lo is the oldest pending datagram
+		deadline = s.slot(lo).sent.Add(s.o.Timeout)
+	}
+	if !more {
+		return deadline, false
+	}
+	due := s.dueAt(next)
+	if due.Sub(now) < s.spinBelow {
+		spin = true
+	} else {
+		due = due.Add(-s.spinBelow / 2)
+	}
+	if lo == next || due.Before(deadline) {
+		deadline = due
+	}
+	return deadline, spin
 }
 
 // send sends seq, first giving up on the oldest datagram if the ring is
@@ -165,7 +193,7 @@ func (s *session) expire(now time.Time, lo, next uint64) uint64 {
 
 // receive waits until deadline for one datagram and matches it. It
 // reports false when the run must stop.
-func (s *session) receive(ctx context.Context, deadline time.Time, next uint64) bool {
+func (s *session) receive(ctx context.Context, deadline time.Time, next uint64, spin bool) bool {
 	if err := s.conn.SetReadDeadline(deadline); err != nil {
 		return s.fail(err)
 	}
@@ -176,7 +204,13 @@ func (s *session) receive(ctx context.Context, deadline time.Time, next uint64) 
 		return false
 	}
 	s.deadline = deadline
-	n, err := s.read(s.in)
+	var n int
+	var err error
+	if spin && s.spin == nil {
+		n, err = s.poll.read(s.in, deadline)
+	} else {
+		n, err = s.read(s.in)
+	}
 	switch {
 	case err == nil:
 		s.replied = true

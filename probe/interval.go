@@ -1,0 +1,147 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+)
+
+// Interval is what the connections of a run counted between two reports.
+type Interval struct {
+	From, To                                 time.Duration // since the run started
+	Sent, Received, Lost, Corrupt, Late, Dup uint64
+	// Dist holds the RTTs received in the interval, timed as the run's
+	// are (from when each send was due, on a schedule).
+	Dist
+}
+
+// RPS is intact round trips per second in the interval.
+func (iv *Interval) RPS() float64 {
+	if d := iv.To - iv.From; d > 0 {
+		return float64(iv.Received) / d.Seconds()
+	}
+	return 0
+}
+
+// publishEvery bounds how often a session hands its counts to the
+// reporter: often enough for sub-second intervals, rarely enough that the
+// lock and the histogram merge cost nothing per round trip.
+const publishEvery = 10 * time.Millisecond
+
+// published is a session's counts as of its last publication, and the
+// RTTs recorded since the reporter last took them. The session writes it,
+// the reporter reads it, both under mu.
+type published struct {
+	mu       sync.Mutex
+	counts   [6]uint64 // Sent, Received, Lost, Corrupt, Late, Dup so far
+	dist     Dist      // RTTs since the reporter last took them
+	lastSent time.Time // when the session last published
+}
+
+// publish hands the session's counts and the RTTs since the last
+// publication to the reporter, at most every publishEvery unless forced.
+func (s *session) publish(now time.Time, force bool) {
+	p := s.pub
+	if p == nil || !force && now.Sub(p.lastSent) < publishEvery {
+		return
+	}
+	r := s.res
+	p.mu.Lock()
+	p.counts = [6]uint64{r.Sent, r.Received, r.Lost, r.Corrupt, r.Late, r.Dup}
+	p.dist.merge(r.iv)
+	p.lastSent = now
+	p.mu.Unlock()
+	r.iv.reset()
+}
+
+// reset empties d for reuse.
+func (d *Dist) reset() {
+	d.RTT.Reset()
+	d.Min, d.Max, d.OutOfRange, d.n = 0, 0, 0, 0
+}
+
+// reporter turns the sessions' publications into Intervals.
+type reporter struct {
+	pubs  []*published
+	start time.Time
+	last  time.Duration
+	prev  [6]uint64
+	emit  func(Interval)
+}
+
+// take builds the interval that ends now, taking each session's RTTs.
+func (rp *reporter) take(now time.Time) {
+	iv := Interval{From: rp.last, To: now.Sub(rp.start), Dist: newDist()}
+	var total [6]uint64
+	for _, p := range rp.pubs {
+		p.mu.Lock()
+		for i, c := range p.counts {
+			total[i] += c
+		}
+		iv.Dist.merge(&p.dist)
+		p.dist.reset()
+		p.mu.Unlock()
+	}
+	d := func(i int) uint64 { return total[i] - rp.prev[i] }
+	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), d(2), d(3), d(4), d(5)
+	rp.prev, rp.last = total, iv.To
+	rp.emit(iv)
+}
+
+// run reports every period until stop is closed, then once more for the
+// part of an interval that was left.
+func (rp *reporter) run(period time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			rp.take(now)
+		case <-stop:
+			if now := time.Now(); now.Sub(rp.start) > rp.last {
+				rp.take(now)
+			}
+			return
+		}
+	}
+}
+
+// WriteText writes the interval as one line.
+func (iv *Interval) WriteText(w io.Writer) error {
+	line := fmt.Sprintf("%6.2f-%.2f s  sent %d  lost %d  corrupt %d", iv.From.Seconds(), iv.To.Seconds(), iv.Sent, iv.Lost, iv.Corrupt)
+	if iv.Count() > 0 {
+		line += fmt.Sprintf("  rtt p50 %s  p99 %s  max %s", fmtDuration(iv.Quantile(50)), fmtDuration(iv.Quantile(99)), fmtDuration(iv.Max))
+	}
+	_, err := fmt.Fprintf(w, "%s  %.0f round trips/s\n", line, iv.RPS())
+	return err
+}
+
+// jsonInterval is the shape of Interval.WriteJSON's object; "interval":
+// true tells it from the summary that follows the intervals in jsonl.
+type jsonInterval struct {
+	Interval bool     `json:"interval"`
+	FromS    float64  `json:"from_s"`
+	ToS      float64  `json:"to_s"`
+	Sent     uint64   `json:"sent"`
+	Received uint64   `json:"received"`
+	Lost     uint64   `json:"lost"`
+	Corrupt  uint64   `json:"corrupt"`
+	Late     uint64   `json:"late"`
+	Dup      uint64   `json:"dup"`
+	RPS      float64  `json:"round_trips_per_s"`
+	RTT      *jsonRTT `json:"rtt_us"`
+}
+
+// WriteJSON writes the interval as one JSON object and a newline.
+func (iv *Interval) WriteJSON(w io.Writer) error {
+	j := jsonInterval{Interval: true, FromS: iv.From.Seconds(), ToS: iv.To.Seconds(),
+		Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Corrupt: iv.Corrupt, Late: iv.Late, Dup: iv.Dup,
+		RPS: math.Round(iv.RPS()*10) / 10}
+	if iv.Count() > 0 {
+		j.RTT = iv.Dist.json()
+	}
+	return json.NewEncoder(w).Encode(j)
+}
