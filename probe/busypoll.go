@@ -24,6 +24,10 @@ type spinner struct {
 	rc     syscall.RawConn
 	stream bool // TCP: a read of 0 bytes is the end of the stream
 	stop   *atomic.Bool
+	// yield gives the core away between attempts, for spinning that is
+	// not the user's choice: on a small machine the peer that is to
+	// answer may be waiting for this very core.
+	yield bool
 
 	// One read's arguments and results, in fields so that the callback,
 	// made once, does not allocate a closure per read.
@@ -64,6 +68,9 @@ func (sp *spinner) spin(fd uintptr) bool {
 		n, err := rawRead(fd, sp.buf)
 		switch {
 		case err == syscall.EAGAIN || err == syscall.EINTR:
+			if sp.yield {
+				syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+			}
 			// Reading the clock costs more than a failed read; look at it,
 			// and at the stop flag, only now and then.
 			if i%16 != 0 {

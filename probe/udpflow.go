@@ -101,6 +101,7 @@ func (s *session) flow(ctx context.Context) {
 		s.fatal = err
 		return
 	}
+	poll.yield = true
 	s.poll = poll
 	var next, lo uint64 // the next seq to send; the oldest not yet concluded
 	for {
