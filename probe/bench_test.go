@@ -27,6 +27,7 @@ func newBenchSession(tb testing.TB, network string, size int) *session {
 	res := newResult(target, o)
 	res.Addr = addr
 	s := newSession(conn, res, o, o.Log)
+	s.blockReads() // as run does
 	s.start = time.Now()
 	return s
 }

@@ -95,15 +95,21 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 // read reads one datagram or what TCP has, through the poller or, with
 // BusyPoll, by spinning until the deadline set for this round trip.
 func (s *session) read(b []byte) (int, error) {
-	if s.spin != nil {
+	switch {
+	case s.spin != nil:
 		return s.spin.read(b, s.deadline)
+	case s.block != nil:
+		return s.block.read(b, s.o.Timeout)
 	}
 	return s.conn.Read(b)
 }
 
 func (s *session) readFull(b []byte) (int, error) {
-	if s.spin != nil {
+	switch {
+	case s.spin != nil:
 		return s.spin.readFull(b, s.deadline)
+	case s.block != nil:
+		return s.block.readFull(b, s.o.Timeout)
 	}
 	return io.ReadFull(s.conn, b)
 }

@@ -48,6 +48,7 @@ type session struct {
 	deadline  time.Time // when the current read gives up
 	spin      *spinner  // with BusyPoll: reads spin instead of parking
 	poll      *spinner  // UDP on a schedule: spins just before a send is due
+	block     *blocker  // the rest: reads sleep in the kernel, as a C client's do
 	stopped   atomic.Bool
 	slots     []slot     // UDP: what became of each recent datagram
 	pub       *published // with Options.Report: counts handed to the reporter
@@ -83,8 +84,12 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	// A past deadline wakes a blocked read or write at once; the round trip
 	// then sees ctx.Err() and reports an interruption.
 	unblocked := make(chan struct{})
+	s.blockReads()
 	stop := context.AfterFunc(ctx, func() {
-		s.stopped.Store(true)                   // a spinning read never sees the deadline
+		s.stopped.Store(true) // a spinning read never sees the deadline
+		if s.block != nil {
+			s.block.shutdown() // nor does one blocked in the kernel
+		}
 		_ = s.conn.SetDeadline(time.Unix(1, 0)) // fails only once conn is closed, when nothing is blocked
 		close(unblocked)
 	})
@@ -124,6 +129,20 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 	}
 	s.publish(time.Now(), true)
 	return s.fatal
+}
+
+// blockReads makes reads sleep in the kernel, except when busy polling or
+// when UDP runs on a schedule (it polls until each send is due). A
+// connection without a descriptor (a pipe in tests) keeps the poller.
+func (s *session) blockReads() {
+	if s.o.BusyPoll || s.udp && s.o.Interval > 0 {
+		return
+	}
+	if b, err := newBlocker(s.conn, !s.udp, s.o.Timeout, &s.stopped); err == nil {
+		s.block = b
+	} else {
+		s.log.Debug().Err(err).Msg("reads go through the poller")
+	}
 }
 
 // step does one round trip and reports whether the run goes on. It is the

@@ -1,0 +1,144 @@
+package probe
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// blocker reads the way a C client does: the socket is made blocking and
+// read(2) sleeps in the kernel until the reply, which wakes this thread
+// directly. Through Go's poller a reply instead wakes the poller, which
+// then schedules the goroutine: microseconds more per round trip, which a
+// latency probe would otherwise report as the loopback stack's.
+//
+// The timeout is the socket's SO_RCVTIMEO; a stop shuts the socket down,
+// which wakes a blocked read.
+type blocker struct {
+	rc      syscall.RawConn
+	stream  bool
+	stop    *atomic.Bool
+	timeout time.Duration // SO_RCVTIMEO as last set
+
+	// One read's arguments and results, in fields so that the callback,
+	// made once, does not allocate a closure per read.
+	buf []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newBlocker(conn net.Conn, stream bool, timeout time.Duration, stop *atomic.Bool) (*blocker, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("blocking reads: %T has no file descriptor", conn)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("blocking reads: %w", err)
+	}
+	b := &blocker{rc: rc, stream: stream, stop: stop}
+	b.fn = b.read1
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		if serr = syscall.SetNonblock(int(fd), false); serr == nil {
+			serr = b.setTimeout(fd, timeout)
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blocking reads: %w", err)
+	}
+	return b, nil
+}
+
+func (b *blocker) setTimeout(fd uintptr, d time.Duration) error {
+	tv := syscall.NsecToTimeval(max(d, time.Microsecond).Nanoseconds())
+	b.timeout = d
+	return syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+}
+
+// shutdown wakes a read blocked in the kernel, for a stop.
+func (b *blocker) shutdown() {
+	b.rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+}
+
+// read1 is the RawConn callback: one blocking read(2). It always reports
+// done, so the runtime never parks the goroutine on the poller.
+func (b *blocker) read1(fd uintptr) bool {
+	var n int
+	var err error
+	for {
+		n, err = blockingRead(fd, b.buf)
+		// The runtime preempts with signals, which interrupt a read that
+		// has received nothing yet; read again unless stopping.
+		if err != syscall.EINTR || b.stop.Load() {
+			break
+		}
+	}
+	switch {
+	case b.stop.Load():
+		b.n, b.err = 0, errStopped
+	case err == syscall.EAGAIN:
+		b.n, b.err = 0, os.ErrDeadlineExceeded // SO_RCVTIMEO expired
+	case err != nil:
+		b.n, b.err = 0, err
+	case n == 0 && b.stream:
+		b.n, b.err = 0, io.EOF
+	default:
+		b.n, b.err = n, nil
+	}
+	return true
+}
+
+// read reads once, waiting at most timeout.
+func (b *blocker) read(p []byte, timeout time.Duration) (int, error) {
+	if timeout != b.timeout {
+		var serr error
+		if err := b.rc.Control(func(fd uintptr) { serr = b.setTimeout(fd, timeout) }); err != nil {
+			return 0, err
+		}
+		if serr != nil {
+			return 0, serr
+		}
+	}
+	b.buf = p
+	if err := b.rc.Read(b.fn); err != nil {
+		return 0, err
+	}
+	return b.n, b.err
+}
+
+// readFull reads exactly len(p) bytes, all within timeout.
+func (b *blocker) readFull(p []byte, timeout time.Duration) (int, error) {
+	got := 0
+	end := time.Now().Add(timeout)
+	for got < len(p) {
+		n, err := b.read(p[got:], timeout)
+		got += n
+		if err == nil && got < len(p) {
+			if timeout = time.Until(end); timeout <= 0 {
+				err = os.ErrDeadlineExceeded
+			}
+		}
+		if err != nil {
+			if got > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+// blockingRead is read(2) told to the scheduler as a system call, so that
+// while this thread sleeps in the kernel its P serves other goroutines.
+func blockingRead(fd uintptr, b []byte) (int, error) {
+	return syscall.Read(int(fd), b)
+}
