@@ -100,10 +100,10 @@ func fmtBytes(n uint64) string {
 const histWidth = 40
 
 func (r *Result) mode() string {
-	if r.BusyPoll {
-		return "replies read by busy polling"
+	if r.Reads == "" {
+		return "replies read through the Go poller"
 	}
-	return "replies read through the Go poller"
+	return "replies read " + r.Reads
 }
 
 // where names the target, and the address it resolved to when the user
@@ -273,6 +273,7 @@ type jsonResult struct {
 	ClockReadNS int64    `json:"clock_read_ns"`
 	ClockResNS  int64    `json:"clock_resolution_ns"`
 	BusyPoll    bool     `json:"busy_poll"`
+	Reads       string   `json:"reads,omitempty"`
 	Mode        Mode     `json:"mode"`
 	// ModeConnect: connect time alone; ModeThroughput: the stream.
 	ConnectsUS    *jsonRTT `json:"connects_us,omitempty"`
@@ -310,7 +311,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
 		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
-		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution), BusyPoll: r.BusyPoll,
+		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution), BusyPoll: r.BusyPoll, Reads: r.Reads,
 		Mode: r.Mode, BytesSent: r.BytesSent, BytesReceived: r.BytesReceived,
 		SendGbps: round3(r.SendGbps()), ReceiveGbps: round3(r.ReceiveGbps()),
 	}

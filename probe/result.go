@@ -73,6 +73,9 @@ type Result struct {
 	// BusyPoll says the replies were read by spinning, not through the
 	// runtime's poller.
 	BusyPoll bool
+	// Reads says how replies were read, for the report: "by blocking
+	// read(2), as a C client does", "by busy polling", ...
+	Reads string
 
 	// Mode is what the run measured. With ModeConnect, the Dist holds
 	// whole samples (connect, echo, close) and Connects the connects alone.

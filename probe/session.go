@@ -135,11 +135,17 @@ func (s *session) run(ctx context.Context, start time.Time) error {
 // when UDP runs on a schedule (it polls until each send is due). A
 // connection without a descriptor (a pipe in tests) keeps the poller.
 func (s *session) blockReads() {
-	if s.o.BusyPoll || s.udp && s.o.Interval > 0 {
+	switch {
+	case s.o.BusyPoll:
+		s.res.Reads = "by busy polling"
+		return
+	case s.udp && s.o.Interval > 0:
+		s.res.Reads = "through the Go poller, spinning before each send"
 		return
 	}
 	if b, err := newBlocker(s.conn, !s.udp, s.o.Timeout, &s.stopped); err == nil {
 		s.block = b
+		s.res.Reads = "by blocking read(2), as a C client does"
 	} else {
 		s.log.Debug().Err(err).Msg("reads go through the poller")
 	}
