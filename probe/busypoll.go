@@ -69,7 +69,7 @@ func (sp *spinner) spin(fd uintptr) bool {
 		switch {
 		case err == syscall.EAGAIN || err == syscall.EINTR:
 			if sp.yield {
-				syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+				schedYield()
 			}
 			// Reading the clock costs more than a failed read; look at it,
 			// and at the stop flag, only now and then.

@@ -46,7 +46,6 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options) {
 	connects := newDist()
 	res.Connects = &connects
 	out, in := make([]byte, o.Size), make([]byte, o.Size)
-	var d net.Dialer
 	var first time.Time
 	for i := 0; i < o.Warmup || o.Duration > 0 || i-o.Warmup < o.Count; i++ {
 		if ctx.Err() != nil {
@@ -59,7 +58,7 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options) {
 		if o.Duration > 0 && i >= o.Warmup && time.Since(first) >= o.Duration {
 			break
 		}
-		if !connectOnce(ctx, &d, c.addr, uint64(i), out, in, i >= o.Warmup, res, o) {
+		if !connectOnce(ctx, c.addr, uint64(i), out, in, i >= o.Warmup, res, o) {
 			break
 		}
 	}
@@ -70,9 +69,9 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options) {
 
 // connectOnce takes one sample: connect, echo, close. It reports false
 // when the run must stop, with the reason in res.Aborted.
-func connectOnce(ctx context.Context, d *net.Dialer, addr netip.AddrPort, seq uint64, out, in []byte, rec bool, res *Result, o Options) bool {
+func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in []byte, rec bool, res *Result, o Options) bool {
 	start := time.Now()
-	conn, connect, err := dialTCP(ctx, d, addr, o.Timeout)
+	conn, connect, err := dialTCP(ctx, addr, o.Timeout)
 	if err != nil {
 		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
 		return false

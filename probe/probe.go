@@ -278,7 +278,7 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	}
 	var first error
 	for _, addr := range addrs {
-		conn, connect, err := dialTCP(ctx, &d, addr, timeout)
+		conn, connect, err := dialTCP(ctx, addr, timeout)
 		if err == nil {
 			return conn, addr, connect, nil
 		}
@@ -292,25 +292,20 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	return nil, addrs[0], 0, first
 }
 
-func dialTCP(ctx context.Context, d *net.Dialer, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	// Go enables TCP_NODELAY by default, which a latency probe needs: Nagle
-	// would hold back small payloads.
-	c, err := d.DialTCP(dctx, "tcp", netip.AddrPort{}, addr)
-	connect := time.Since(start)
+func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+	if ctx.Err() != nil {
+		return nil, 0, ctx.Err()
+	}
+	c, connect, err := connectTCP(addr, timeout)
 	switch {
 	case err == nil:
 		return c, connect, nil
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return nil, 0, refused(addr)
-	case ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):
-		// The dialer may time out on its own clock a moment before dctx
-		// is done, so look at the error, not at dctx.
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, 0, fmt.Errorf("connect to %s: %w after %v", addr, ErrTimeout, timeout)
 	}
-	return nil, 0, err
+	return nil, 0, fmt.Errorf("connect to %s: %w", addr, err)
 }
 
 // family orders IPv4 before IPv6.

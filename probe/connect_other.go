@@ -1,0 +1,21 @@
+//go:build !linux
+
+package probe
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// connectTCP is net.Dialer's connect elsewhere; the time includes its
+// wake-up through Go's poller.
+func connectTCP(addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var d net.Dialer
+	start := time.Now()
+	c, err := d.DialTCP(ctx, "tcp", netip.AddrPort{}, addr)
+	return c, time.Since(start), err
+}
