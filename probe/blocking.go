@@ -87,12 +87,8 @@ func (b *blocker) read1(fd uintptr) bool {
 		b.n, b.err = 0, errStopped
 	case err == syscall.EAGAIN:
 		b.n, b.err = 0, os.ErrDeadlineExceeded // SO_RCVTIMEO expired
-	case err != nil:
-		b.n, b.err = 0, err
-	case n == 0 && b.stream:
-		b.n, b.err = 0, io.EOF
 	default:
-		b.n, b.err = n, nil
+		b.n, b.err = connResult(n, err, b.stream)
 	}
 	return true
 }

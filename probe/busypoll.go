@@ -85,15 +85,22 @@ func (sp *spinner) spin(fd uintptr) bool {
 				return true
 			}
 			continue
-		case err != nil:
-			sp.n, sp.err = 0, err
-		case n == 0 && sp.stream:
-			sp.n, sp.err = 0, io.EOF
-		default:
-			sp.n, sp.err = n, nil
 		}
+		sp.n, sp.err = connResult(n, err, sp.stream)
 		return true
 	}
+}
+
+// connResult is what one read(2) means to a reader of a net.Conn: on a
+// stream, reading nothing means the peer closed its side.
+func connResult(n int, err error, stream bool) (int, error) {
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0 && stream:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // readFull reads exactly len(b) bytes by spinning, as io.ReadFull does.
