@@ -235,3 +235,28 @@ func TestTCPCloseAllStopsAtOnce(t *testing.T) {
 	expectClosed(t, c)
 	<-done
 }
+
+// TestTCPSwitchesBetweenSmallAndBulkBuffers: a stream larger than a
+// connection's own buffer, then small messages, then a stream again, all
+// echoed intact and in order.
+func TestTCPSwitchesBetweenSmallAndBulkBuffers(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := serveTCP(t, &TCP{})
+	c := dial(t, addr)
+	big := make([]byte, 3*bulkBufSize+123)
+	rand.Read(big)
+	for round := range 2 {
+		werr := make(chan error, 1)
+		go func() { _, err := c.Write(big); werr <- err }()
+		got := make([]byte, len(big))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("round %d: read stream: %v", round, err)
+		}
+		if err := <-werr; err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("round %d: stream of %d bytes not echoed intact (write error %v)", round, len(big), err)
+		}
+		for i := range 3 {
+			roundTrip(t, c, strings.Repeat("s", i+1))
+		}
+	}
+}

@@ -14,10 +14,15 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// tcpBufSize is the one buffer each connection echoes through: large enough
-// that bulk traffic moves in few system calls, fixed so memory does not grow
-// with the stream.
-const tcpBufSize = 32 << 10
+// Each connection echoes through a small buffer of its own, so that
+// thousands of idle or chatty connections cost little; a read that fills
+// it borrows a bulk buffer from a pool, large enough that a stream moves in
+// few system calls, and gives it back when the stream slows. Memory per
+// connection never grows with the stream.
+const (
+	smallBufSize = 2 << 10
+	bulkBufSize  = 64 << 10
+)
 
 // TCP echoes every byte it reads on a connection back to it, in order.
 // Set its fields before Serve; the zero value echoes with no limits and logs
@@ -31,6 +36,7 @@ type TCP struct {
 	mu    sync.Mutex
 	conns map[*tcpConn]struct{}
 	stats TCPStats
+	bulk  sync.Pool // *[]byte of bulkBufSize
 }
 
 // TCPStats counts what a TCP server did; read it with Stats.
@@ -50,6 +56,7 @@ func (s *TCP) Stats() TCPStats {
 // once every connection's goroutine has ended. It returns nil after a stop
 // through ctx, or the error that ended accepting.
 func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	s.bulk.New = func() any { b := make([]byte, bulkBufSize); return &b }
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var wg sync.WaitGroup
@@ -167,8 +174,7 @@ func (c *tcpConn) closeWith(why string) {
 func (s *TCP) echo(c *tcpConn) {
 	log := s.Log.With().Str("component", "tcp").Stringer("peer", c.RemoteAddr()).Logger()
 	log.Info().Msg("connection open")
-	buf := make([]byte, tcpBufSize)
-	err := s.copy(c, buf)
+	err := s.copy(c)
 	c.Close()
 	why := closeReason(c, err)
 
@@ -181,7 +187,14 @@ func (s *TCP) echo(c *tcpConn) {
 		Dur("duration_ms", time.Since(c.opened)).Str("reason", why).Msg("connection closed")
 }
 
-func (s *TCP) copy(c *tcpConn, buf []byte) error {
+func (s *TCP) copy(c *tcpConn) error {
+	small := make([]byte, smallBufSize)
+	buf, bulk := small, (*[]byte)(nil)
+	defer func() {
+		if bulk != nil {
+			s.bulk.Put(bulk)
+		}
+	}()
 	for {
 		if s.IdleTimeout > 0 {
 			// A write that cannot finish because the peer stopped reading is
@@ -199,6 +212,14 @@ func (s *TCP) copy(c *tcpConn, buf []byte) error {
 		}
 		if err != nil {
 			return err
+		}
+		switch {
+		case n == len(buf) && bulk == nil: // more may be waiting: a stream
+			bulk = s.bulk.Get().(*[]byte)
+			buf = *bulk
+		case n < smallBufSize && bulk != nil: // the stream slowed down
+			s.bulk.Put(bulk)
+			buf, bulk = small, nil
 		}
 	}
 }
