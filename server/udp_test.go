@@ -9,30 +9,39 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-func serveUDP(t *testing.T, s *UDP, addr netip.AddrPort) netip.AddrPort {
+// serveUDP runs s on a new socket on addr until the test ends; stop ends
+// it sooner and returns once Serve has returned, so its counters are final.
+func serveUDP(t *testing.T, s *UDP, addr netip.AddrPort) (bound netip.AddrPort, stop func()) {
 	t.Helper()
 	l, err := Listen(t.Context(), addr, false, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(t.Context(), l.UDP) }()
-	t.Cleanup(func() {
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return l.UDP.LocalAddr().(*net.UDPAddr).AddrPort()
+	go func() { errc <- s.Serve(ctx, l.UDP) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return l.UDP.LocalAddr().(*net.UDPAddr).AddrPort(), stop
 }
 
 func TestUDPEchoesEverySizeWhole(t *testing.T) {
 	t.Parallel()
 	s := &UDP{}
-	addr := serveUDP(t, s, loopback4)
+	addr, stop := serveUDP(t, s, loopback4)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +68,7 @@ func TestUDPEchoesEverySizeWhole(t *testing.T) {
 		}
 		total += uint64(size)
 	}
+	stop() // the counters move just after each reply is sent
 	if st := s.Stats(); st.Datagrams != 4 || st.Bytes != total || st.Dropped != 0 {
 		t.Errorf("stats = %+v, want 4 datagrams of %d bytes, none dropped", st, total)
 	}
@@ -71,7 +81,7 @@ func TestUDPOverIPv6(t *testing.T) {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
 	probe.Close()
-	addr := serveUDP(t, &UDP{}, netip.MustParseAddrPort("[::1]:0"))
+	addr, _ := serveUDP(t, &UDP{}, netip.MustParseAddrPort("[::1]:0"))
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		t.Fatal(err)
