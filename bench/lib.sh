@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # bench/lib.sh: the machinery of bench/run, sourced by it: messages, build and
 # install steps, processes, readiness checks, parsing, recording, the table and
-# the goal lines. Scenarios live in bench/scenarios.sh.
+# the goal lines. Scenarios live in bench/scenarios.sh (the probe suite) and
+# bench/servers.sh (the server suite).
 
 # Messages go to fd 4, the run's own stderr, even from code that runs while a
 # scenario's output is redirected (the signal trap); fd 3 is its stdout.
@@ -39,7 +40,7 @@ facts() {
 build() {
   note "building bench/out/loopback and the C references"
   timeout 300 go build -o "$LB" .
-  for prog in pingpong echo; do
+  for prog in pingpong echo load ready; do
     timeout 60 gcc -O2 -Wall -o "$OUT/$prog" "bench/ref/$prog.c"
   done
 }
@@ -63,9 +64,32 @@ install_peers() {
     note "installing fortio $FORTIO_VERSION into bench/out"
     GOBIN=$OUT timeout 300 go install "fortio.org/fortio@$FORTIO_VERSION"
   fi
+  local inetd=
+  if wanted server; then
+    [ -x "$INETD" ] || install_inetd
+    inetd=", $("$INETD" --version | head -1)"
+  fi
   raw "peers: sockperf $(sockperf --version 2>&1 | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1)," \
     "$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p')," \
-    "$(hyperfine --version), fortio $("$OUT/fortio" version 2>&1 | head -1)"
+    "$(hyperfine --version), fortio $("$OUT/fortio" version 2>&1 | head -1)$inetd"
+}
+
+# install_inetd unpacks inetutils-inetd into bench/out/inetd instead of
+# installing it: the package conflicts with xinetd and would start a system
+# inetd; we only want its binary, run in the foreground with our own config.
+install_inetd() {
+  local deb
+  note "unpacking inetutils-inetd into bench/out/inetd"
+  rm -rf "$OUT/inetd" "$OUT"/inetutils-inetd_*.deb
+  # -o APT::Sandbox::User=root: as root, the download is into a directory the
+  # _apt user cannot write, which apt only warns about.
+  if ! (cd "$OUT" && timeout 120 apt-get download -qq -o APT::Sandbox::User=root inetutils-inetd); then
+    timeout 300 apt-get update -qq
+    (cd "$OUT" && timeout 120 apt-get download -qq -o APT::Sandbox::User=root inetutils-inetd)
+  fi
+  deb=$(ls "$OUT"/inetutils-inetd_*.deb)
+  dpkg-deb -x "$deb" "$OUT/inetd"
+  rm -f "$deb"
 }
 
 # --- processes -------------------------------------------------------------
@@ -74,9 +98,14 @@ declare -A PID_NAME=() # every background process we started, by PID
 
 # start_bg NAME STDOUT STDERR CMD...: starts CMD in the background under a
 # timeout of its own (so it ends even if this shell is killed); sets BG_PID.
+# STDOUT and STDERR are emptied first, here: the background job's own
+# redirections come later, and a readiness check that reads the file before
+# then would take an earlier process's ready line (its port) for this one's.
 start_bg() {
   local name=$1 out=$2 err=$3
   shift 3
+  : >"$out"
+  : >"$err"
   timeout -k 5 "$LIMIT_S" "${SRV_PIN[@]+"${SRV_PIN[@]}"}" "$@" >"$out" 2>"$err" </dev/null 3>&- 4>&- &
   BG_PID=$!
   PID_NAME[$BG_PID]=$name
@@ -107,13 +136,22 @@ cleanup() {
 }
 
 # stopped SIGNAL STATUS: on a signal (or the time limit), print the table of
-# what was measured so far, then exit; the EXIT trap stops the servers.
+# the suite that was running, with what it measured so far, then exit; the
+# EXIT trap stops the servers.
 stopped() {
   trap - INT TERM
   warn "stopped by SIG$1 after $((SECONDS - T0)) s (the ${LIMIT_S} s limit, or you); a partial table follows"
   stop_servers
-  table | tee -a "$RESULTS" >&3
+  report | tee -a "$RESULTS" >&3
   exit "$2"
+}
+
+# report prints the table of the suite in progress (SUITE_NOW).
+report() {
+  case ${SUITE_NOW:-} in
+    probe) table ;;
+    server) server_table ;;
+  esac
 }
 
 alive() { kill -0 "$1" 2>/dev/null; }
@@ -127,11 +165,12 @@ listening() {
     'NR > 1 && $2 == a && (udp || $4 == "0A") { found = 1 } END { exit !found }' "$file"
 }
 
-# ready PID CHECK...: waits up to 10 s for CHECK, failing early if PID died.
+# ready PID CHECK...: waits up to 10 s (READY_TRIES x 20 ms) for CHECK,
+# failing early if PID died.
 ready() {
   local pid=$1 i
   shift
-  for ((i = 0; i < 500; i++)); do
+  for ((i = 0; i < ${READY_TRIES:-500}; i++)); do
     "$@" && return 0
     alive "$pid" || return 1
     sleep 0.02
@@ -140,6 +179,33 @@ ready() {
 }
 
 has_line() { [ -s "$1" ] && grep -q "$2" "$1"; }
+
+# main_pid PID: the process that a start_bg wrapper PID runs, its only child
+# (timeout forks its command; taskset and unshare exec theirs).
+main_pid() {
+  local i kids
+  for ((i = 0; i < 100; i++)); do
+    kids=$(cat "/proc/$1/task/$1/children" 2>/dev/null) || return 1
+    [ -n "$kids" ] && { echo "${kids%% *}"; return 0; }
+    sleep 0.01
+  done
+  return 1
+}
+
+# cpu_ticks PID: CPU time of PID and its children so far, in clock ticks:
+# utime+stime+cutime+cstime from /proc/PID/stat, plus the same for each live
+# child. A child that exited and was reaped is in its parent's cutime/cstime,
+# so for servers that fork per connection the difference of two readings is
+# what the server and all its children used in between.
+cpu_ticks() {
+  local files=("/proc/$1/stat") kid
+  for kid in $(cat /proc/"$1"/task/*/children 2>/dev/null); do files+=("/proc/$kid/stat"); done
+  # Fields after "(comm)": state is $1, so utime..cstime are $12..$15.
+  cat "${files[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 # free_port sets FREE_PORT to a port number the kernel picked and that was
 # free for TCP and UDP a moment ago, for servers that cannot take port 0: the
@@ -173,6 +239,9 @@ hyperfine_pcts() {
     function asort_n(a, n,   i, j, x) { for (i = 2; i <= n; i++) { x = a[i]
       for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x } }' "$1"
 }
+
+# json_num JSON KEY: the number KEY has in a one-line JSON object.
+json_num() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p" <<<"$1"; }
 
 isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
 
@@ -209,29 +278,34 @@ median() {
     awk '{ a[NR] = $1 } END { if (!NR) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# values ARRAY ID PROTO: that scenario's per-run values, "NA" where missing.
+# values ARRAY ID PROTO [RUNS]: that scenario's per-run values, "NA" where
+# missing; RUNS defaults to the probe suite's.
 values() {
   local -n arr=$1
   local r
-  for ((r = 1; r <= RUNS; r++)); do printf '%s ' "${arr[$2/$3/$r]:-NA}"; done
+  for ((r = 1; r <= ${4:-$RUNS}; r++)); do printf '%s ' "${arr[$2/$3/$r]:-NA}"; done
 }
 
 # key_proto ID PROTO: PROTO, or "-" for a scenario that runs for no protocol
 # (such as /bin/true), so that a TCP row can be compared with it.
 key_proto() { if [ "${SCENARIO_PROTOS[$1]:-}" = - ]; then echo -; else echo "$2"; fi; }
 
-# ratio NUM DEN PROTO: the median over runs of NUM's p50 / DEN's p50 from the
-# same run.
-ratio() {
-  local np dp r a b list=()
-  np=$(key_proto "$1" "$3")
-  dp=$(key_proto "$2" "$3")
-  for ((r = 1; r <= RUNS; r++)); do
-    a=${P50[$1/$np/$r]:-} b=${P50[$2/$dp/$r]:-}
-    isnum "$a" && isnum "$b" && list+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
+# run_ratio ARRAY NUM DEN [RUNS]: the median over runs of ARRAY[NUM/run] /
+# ARRAY[DEN/run], each pair from the same run.
+run_ratio() {
+  local -n arr=$1
+  local r a b list=()
+  for ((r = 1; r <= ${4:-$RUNS}; r++)); do
+    a=${arr[$2/$r]:-} b=${arr[$3/$r]:-}
+    isnum "$a" && isnum "$b" && [ "$b" != 0 ] &&
+      list+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
   done
   median "${list[@]+"${list[@]}"}"
 }
+
+# ratio NUM DEN PROTO: the median over runs of NUM's p50 / DEN's p50 from the
+# same run.
+ratio() { run_ratio P50 "$1/$(key_proto "$1" "$3")" "$2/$(key_proto "$2" "$3")"; }
 
 # fmt VALUE [DECIMALS] [SUFFIX]: a number rounded, with SUFFIX; else "n/a".
 fmt() { if isnum "$1"; then printf "%.${2:-1}f%s" "$1" "${3:-}"; else printf 'n/a'; fi; }
@@ -268,16 +342,21 @@ table() {
 }
 
 # goal_line LABEL VALUE UNIT_TEXT CHECK LIMIT GOAL_TEXT: prints one goal check;
-# CHECK is "le" (VALUE <= LIMIT) or "near" (|VALUE - 1| <= LIMIT).
+# CHECK is "le" (VALUE <= LIMIT), "ge" (VALUE >= LIMIT) or "near"
+# (|VALUE - 1| <= LIMIT).
 goal_line() {
   local label=$1 v=$2 what=$3 check=$4 limit=$5 goal=$6 verdict
   if ! isnum "$v"; then
     verdict=n/a
   elif awk -v v="$v" -v l="$limit" -v c="$check" \
-    'BEGIN { d = v - 1; if (d < 0) d = -d; exit !(c == "le" ? v <= l : d <= l) }'; then
+    'BEGIN { d = v - 1; if (d < 0) d = -d; exit !(c == "le" ? v <= l : c == "ge" ? v >= l : d <= l) }'; then
     verdict=OK
   else
     verdict=MISS
   fi
-  printf '%s: %s (goal %s): %s\n' "$label" "$(fmt "$v" 2 "$what")" "$goal" "$verdict"
+  # A value that rounds to the limit gets a third decimal, so that a MISS
+  # never reads "1.00x (goal >= 1.00x)".
+  local dec=2
+  [ "$check" != near ] && [ "$(fmt "$v" 2)" = "$(fmt "$limit" 2)" ] && dec=3
+  printf '%s: %s (goal %s): %s\n' "$label" "$(fmt "$v" "$dec" "$what")" "$goal" "$verdict"
 }

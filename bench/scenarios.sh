@@ -61,14 +61,16 @@ check_features() {
 
 declare -A SRV_PID=() SRV_PORT=()
 
-# server NAME: starts that server unless it runs; sets PORT to its port.
+# server NAME[@TAG]: starts that server unless it runs; sets PORT to its
+# port. With @TAG it is a separate instance of NAME (the server suite starts a
+# fresh one to measure its memory), stopped again with stop_server.
 server() {
-  local name=$1 out=$TMP/$1.out err=$TMP/$1.err tries
+  local name=$1 base=${1%@*} out=$TMP/$1.out err=$TMP/$1.err tries
   if [ -n "${SRV_PID[$name]:-}" ] && alive "${SRV_PID[$name]}"; then
     PORT=${SRV_PORT[$name]}
     return 0
   fi
-  case $name in
+  case $base in
     c-echo)
       start_bg "$name" "$out" "$err" "$OUT/echo"
       ready "$BG_PID" has_line "$out" '^[0-9]' || return 1
@@ -78,18 +80,19 @@ server() {
       ready "$BG_PID" has_line "$out" '^udp://' || return 1
       PORT=$(sed -n 's|^tcp://127.0.0.1:||p' "$out") ;;
     fortio-tcp | fortio-udp)
-      local p=${name#fortio-}
+      local p=${base#fortio-}
       start_bg "$name" "$out" "$err" "$OUT/fortio" "$p-echo" "-$p-port" 127.0.0.1:0
       ready "$BG_PID" has_line "$err" "listening on $p 127.0.0.1:" || return 1
       PORT=$(grep -o "listening on $p 127.0.0.1:[0-9]*" "$err" | head -1 | sed 's/.*://') ;;
-    sockperf-tcp | sockperf-udp | socat-tcp | socat-udp)
+    sockperf-tcp | sockperf-udp | socat-tcp | socat-udp | inetd)
       # These cannot take port 0: ask the kernel for a free one, and try again
       # if something else took it in between.
       for tries in 1 2 3; do
         free_port || return 1
         PORT=$FREE_PORT
-        start_bg "$name" "$out" "$err" $(fixed_port_server "$name" "$PORT")
-        ready "$BG_PID" listening "${name#*-}" "$PORT" && break
+        fixed_port_server "$base" "$PORT"
+        start_bg "$name" "$out" "$err" "${FP_CMD[@]}"
+        up_on "$BG_PID" "$base" "$PORT" && break
         stop_pid "$BG_PID"
         [ "$tries" = 3 ] && return 1
       done ;;
@@ -100,15 +103,48 @@ server() {
   raw "server $name: pid $BG_PID, port $PORT"
 }
 
-# fixed_port_server NAME PORT: the command line of a server that needs a port.
+# fixed_port_server NAME PORT: sets FP_CMD to the command line of a server
+# that needs a port.
 fixed_port_server() {
   case $1 in
-    sockperf-tcp) echo sockperf sr --tcp -i 127.0.0.1 -p "$2" ;;
-    sockperf-udp) echo sockperf sr -i 127.0.0.1 -p "$2" ;;
+    sockperf-tcp) FP_CMD=(sockperf sr --tcp -i 127.0.0.1 -p "$2") ;;
+    sockperf-udp) FP_CMD=(sockperf sr -i 127.0.0.1 -p "$2") ;;
     # A forked UDP child serves one peer; -T 5 ends it once that peer is done.
-    socat-tcp) echo socat "TCP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" PIPE ;;
-    socat-udp) echo socat -T 5 "UDP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" PIPE ;;
+    socat-tcp) FP_CMD=(socat "TCP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" PIPE) ;;
+    socat-udp) FP_CMD=(socat -T 5 "UDP-LISTEN:$2,bind=127.0.0.1,fork,reuseaddr" PIPE) ;;
+    # inetd finds a built-in service by its name ("echo") and binds the port
+    # that name has in /etc/services (7); a number in the config file is no
+    # built-in. So it runs in a mount namespace of its own where a file of
+    # ours, saying echo is PORT, is bind-mounted over /etc/services: the
+    # machine's file stays as it is. -d keeps it in the foreground (and logs
+    # each connection to its stderr); --pidfile with no file writes none; -R
+    # lifts the limit of 1000 forks a minute, past which inetd would turn the
+    # service off for ten minutes.
+    inetd)
+      printf 'echo\t%s/tcp\necho\t%s/udp\n' "$2" "$2" >"$TMP/inetd.services"
+      printf '%s\n' '127.0.0.1:echo stream tcp nowait root internal' \
+        '127.0.0.1:echo dgram udp wait root internal' >"$TMP/inetd.conf"
+      # shellcheck disable=SC2016 # expanded by that sh, from its arguments
+      FP_CMD=(unshare --mount --propagation private sh -c \
+        'mount --bind "$1" /etc/services && exec "$2" -d --pidfile -R 1000000000 "$3"' \
+        sh "$TMP/inetd.services" "$INETD" "$TMP/inetd.conf") ;;
   esac
+}
+
+# up_on PID NAME PORT: waits until server NAME (process PID) listens on
+# PORT: for TCP and UDP for inetd, else for the protocol in its name.
+up_on() {
+  local proto protos=${2#*-}
+  [ "$2" = inetd ] && protos="tcp udp"
+  for proto in $protos; do
+    ready "$1" listening "$proto" "$3" || return 1
+  done
+}
+
+# stop_server NAME: stops one server that `server` started.
+stop_server() {
+  [ -n "${SRV_PID[$1]:-}" ] && stop_pid "${SRV_PID[$1]}"
+  unset "SRV_PID[$1]" "SRV_PORT[$1]"
 }
 
 stop_servers() {
