@@ -33,13 +33,9 @@ type blocker struct {
 }
 
 func newBlocker(conn net.Conn, stream bool, timeout time.Duration, stop *atomic.Bool) (*blocker, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil, fmt.Errorf("blocking reads: %T has no file descriptor", conn)
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := rawConn(conn, "blocking reads")
 	if err != nil {
-		return nil, fmt.Errorf("blocking reads: %w", err)
+		return nil, err
 	}
 	b := &blocker{rc: rc, stream: stream, stop: stop}
 	b.fn = b.read1

@@ -39,13 +39,9 @@ type spinner struct {
 }
 
 func newSpinner(conn net.Conn, stream bool, stop *atomic.Bool) (*spinner, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil, fmt.Errorf("busy poll: %T has no file descriptor", conn)
-	}
-	rc, err := sc.SyscallConn()
+	rc, err := rawConn(conn, "busy poll")
 	if err != nil {
-		return nil, fmt.Errorf("busy poll: %w", err)
+		return nil, err
 	}
 	sp := &spinner{rc: rc, stream: stream, stop: stop}
 	sp.fn = sp.spin
@@ -131,4 +127,18 @@ func rawRead(fd uintptr, b []byte) (int, error) {
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// rawConn is conn's descriptor, for reads that bypass the poller; what
+// names the reader in errors.
+func rawConn(conn net.Conn, what string) (syscall.RawConn, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("%s: %T has no file descriptor", what, conn)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return rc, nil
 }
