@@ -141,7 +141,7 @@ func logStart(log zerolog.Logger, c config.Serve, l server.Listeners) {
 // what they did.
 func serve(ctx, force context.Context, c config.Serve, l server.Listeners, log zerolog.Logger) error {
 	start := time.Now()
-	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Log: log}
+	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{Log: log}
 	defer context.AfterFunc(force, tcp.CloseAll)()
 	// If one server fails, stop the other too rather than run half a server.

@@ -36,15 +36,22 @@ With no command, loopback checks this machine's loopback stack: it starts an ech
 server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a
 verdict. Exit 0 when loopback works.`
 
+// maxLoops bounds --loops: each loop holds a 64 KiB buffer and a thread
+// when busy, and more loops than CPUs only take turns.
+const maxLoops = 256
+
 // LoadServe reads the settings of `loopback serve`.
 func LoadServe(args, environ []string, help io.Writer) (Serve, error) {
 	var c Serve
-	pos, _, err := load("serve", serveSynopsis, &c, args, environ, help)
+	pos, list, err := load("serve", serveSynopsis, &c, args, environ, help)
 	if err != nil {
 		return c, err
 	}
 	if len(pos) > 0 {
 		return c, usagef("serve takes no arguments, got %q (did you mean --addr %s?)", pos[0], pos[0])
+	}
+	if c.Loops < 0 || c.Loops > maxLoops {
+		return c, usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", sourceOf(list, "Loops"), c.Loops, maxLoops)
 	}
 	return c, nil
 }

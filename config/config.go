@@ -30,6 +30,7 @@ type Serve struct {
 	IdleTimeout  time.Duration `env:"IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
 	Duration     time.Duration `env:"DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
 	DrainTimeout time.Duration `env:"DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
+	Loops        int           `env:"LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
 	Log          Log
 }
 

@@ -78,6 +78,7 @@ func TestBadValuesNameTheirSource(t *testing.T) {
 		{"port too big", []string{"--addr", "127.0.0.1:70000"}, nil, `--addr: "127.0.0.1:70000": port "70000" is not a number from 0 to 65535`},
 		{"no port", nil, []string{"LOOPBACK_ADDR=127.0.0.1"}, `LOOPBACK_ADDR: "127.0.0.1" is not host:port`},
 		{"negative count", []string{"--max-conns", "-3"}, nil, `--max-conns: "-3" is not a whole number of 0 or more`},
+		{"too many loops", []string{"--loops", "1000"}, nil, `--loops: 1000 event loops; give 1 to 256, or 0 for one per two CPUs`},
 		{"proto", nil, []string{"LOOPBACK_PROTO=sctp"}, `LOOPBACK_PROTO: "sctp" is not a protocol (tcp, udp or both)`},
 		{"level", []string{"--log-level", "loud"}, nil, `--log-level: "loud" is not a log level (trace, debug, info, warn or error)`},
 		{"bool", nil, []string{"LOOPBACK_ALLOW_REMOTE=perhaps"}, `LOOPBACK_ALLOW_REMOTE: "perhaps" is not true or false`},

@@ -65,7 +65,7 @@ func (b *logBuffer) waitFor(t *testing.T, want string) {
 
 // serveTCP runs s on a new 127.0.0.1:0 listener until the test ends (or
 // cancel is called) and checks that Serve returned nil.
-func serveTCP(t *testing.T, s *TCP) (addr string, cancel context.CancelFunc, done <-chan struct{}) {
+func serveTCP(t testing.TB, s *TCP) (addr string, cancel context.CancelFunc, done <-chan struct{}) {
 	t.Helper()
 	l, err := Listen(t.Context(), loopback4, true, false)
 	if err != nil {

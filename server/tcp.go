@@ -1,11 +1,9 @@
 package server
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
-	"os"
+	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,15 +12,12 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Each connection echoes through a small buffer of its own, so that
-// thousands of idle or chatty connections cost little; a read that fills
-// it borrows a bulk buffer from a pool, large enough that a stream moves in
-// few system calls, and gives it back when the stream slows. Memory per
+// bulkBufSize is the size of the buffers that hold an echo the peer is not
+// yet reading back (and, where connections are served by event loops, of a
+// loop's read buffer): large enough that a stream moves in few system calls.
+// A connection holds one only while it has data in flight, so memory per
 // connection never grows with the stream.
-const (
-	smallBufSize = 2 << 10
-	bulkBufSize  = 64 << 10
-)
+const bulkBufSize = 64 << 10
 
 // TCP echoes every byte it reads on a connection back to it, in order.
 // Set its fields before Serve; the zero value echoes with no limits and logs
@@ -31,12 +26,15 @@ type TCP struct {
 	MaxConns     int           // connections beyond this many at once are closed at once; 0: no limit
 	IdleTimeout  time.Duration // close a connection with no traffic for this long; 0: never
 	DrainTimeout time.Duration // on stop, how long open connections may go on
+	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
 	Log          zerolog.Logger
 
-	mu    sync.Mutex
-	conns map[*tcpConn]struct{}
-	stats TCPStats
-	bulk  sync.Pool // *[]byte of bulkBufSize
+	accepted, rejected, bytesIn, bytesOut atomic.Uint64
+	open                                  atomic.Int64
+	bulk                                  sync.Pool // *[]byte of bulkBufSize
+
+	mu  sync.Mutex
+	run tcpRun // what CloseAll reaches while Serve runs
 }
 
 // TCPStats counts what a TCP server did; read it with Stats.
@@ -44,196 +42,81 @@ type TCPStats struct {
 	Accepted, Rejected, BytesIn, BytesOut uint64
 }
 
-// Stats returns the counters so far.
+// Stats returns the counters so far; the byte counts grow as connections
+// close.
 func (s *TCP) Stats() TCPStats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats
+	return TCPStats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(),
+		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load()}
 }
 
-// Serve echoes connections accepted on ln until ctx is done, then closes ln,
-// lets open connections go on for DrainTimeout, closes the rest, and returns
-// once every connection's goroutine has ended. It returns nil after a stop
-// through ctx, or the error that ended accepting.
-func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
-	s.bulk.New = func() any { b := make([]byte, bulkBufSize); return &b }
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	err := s.accept(ctx, ln, &wg)
-	s.drain(&wg)
-	return err
+// loops is how many event loops to run. An echo on loopback always shares
+// the machine with its client, which needs about as much CPU per message as
+// the server, so by default the server takes half the CPUs.
+func (s *TCP) loops() int {
+	if s.Loops > 0 {
+		return s.Loops
+	}
+	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
-func (s *TCP) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
-	backoff := time.Duration(0)
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !isTransient(err) {
-				return err
-			}
-			// Out of descriptors or a connection that died in the backlog:
-			// wait a little and accept again, as net/http does, instead of
-			// spinning or giving up.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.Log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return nil
-			}
-			continue
-		}
-		backoff = 0
-		if tc := s.track(c); tc != nil {
-			wg.Go(func() { s.echo(tc) })
-		}
+func (s *TCP) getBulk() *[]byte {
+	if b, ok := s.bulk.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, bulkBufSize)
+	return &b
+}
+
+// admit counts a new connection, or refuses it when MaxConns are open; the
+// caller closes a refused one.
+func (s *TCP) admit(peer netip.AddrPort) bool {
+	if n := s.open.Add(1); s.MaxConns > 0 && n > int64(s.MaxConns) {
+		s.open.Add(-1)
+		s.rejected.Add(1)
+		s.Log.Warn().Str("component", "tcp").Stringer("peer", peer).
+			Int("max_conns", s.MaxConns).Msg("connection refused: too many open")
+		return false
+	}
+	s.accepted.Add(1)
+	// Checked first so that boxing peer costs nothing when info is off.
+	if e := s.Log.Info(); e.Enabled() {
+		e.Str("component", "tcp").Stringer("peer", peer).Msg("connection open")
+	}
+	return true
+}
+
+// closed counts and logs a connection that has been closed, and why.
+func (s *TCP) closed(peer netip.AddrPort, in, out uint64, opened time.Time, why string) {
+	s.open.Add(-1)
+	s.bytesIn.Add(in)
+	s.bytesOut.Add(out)
+	if e := s.Log.Info(); e.Enabled() {
+		e.Str("component", "tcp").Stringer("peer", peer).Uint64("bytes_in", in).Uint64("bytes_out", out).
+			Dur("duration_ms", time.Since(opened)).Str("reason", why).Msg("connection closed")
 	}
 }
 
+// isTransient tells an accept error after which accepting again later may
+// work: out of descriptors or memory, or a connection that died in the
+// backlog.
 func isTransient(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
 		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) ||
 		errors.Is(err, syscall.ENOMEM)
 }
 
-// track registers a new connection, or closes it when MaxConns are open.
-func (s *TCP) track(c net.Conn) *tcpConn {
-	s.mu.Lock()
-	full := s.MaxConns > 0 && len(s.conns) >= s.MaxConns
-	if full {
-		s.stats.Rejected++
-	} else {
-		s.stats.Accepted++
-	}
-	tc := &tcpConn{Conn: c, opened: time.Now()}
-	if !full {
-		if s.conns == nil {
-			s.conns = make(map[*tcpConn]struct{})
-		}
-		s.conns[tc] = struct{}{}
-	}
-	s.mu.Unlock()
-	if full {
-		c.Close()
-		s.Log.Warn().Str("component", "tcp").Stringer("peer", c.RemoteAddr()).
-			Int("max_conns", s.MaxConns).Msg("connection refused: too many open")
-		return nil
-	}
-	return tc
+// nextBackoff is how long to wait before accepting again after a transient
+// error, as net/http does: long enough not to spin, short enough to recover.
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, 5*time.Millisecond), time.Second)
 }
 
-// drain waits for open connections for DrainTimeout, then closes them.
-func (s *TCP) drain(wg *sync.WaitGroup) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	timer := time.NewTimer(s.DrainTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-		return
-	case <-timer.C:
+// errReason names the error that ended a connection in the close event.
+func errReason(err error) string {
+	if err == nil {
+		return "write made no progress"
 	}
-	s.closeAll("drain timeout")
-	<-done
-}
-
-// CloseAll closes every open connection now; Serve still returns only once
-// their goroutines have ended. It is how a second signal stops at once.
-func (s *TCP) CloseAll() { s.closeAll("stopped") }
-
-func (s *TCP) closeAll(why string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for tc := range s.conns {
-		tc.closeWith(why)
-	}
-}
-
-// tcpConn is one accepted connection and why it was closed, when the server
-// rather than the peer closed it.
-type tcpConn struct {
-	net.Conn
-	opened  time.Time
-	in, out uint64
-	why     atomic.Pointer[string]
-}
-
-func (c *tcpConn) closeWith(why string) {
-	c.why.CompareAndSwap(nil, &why)
-	c.Conn.Close()
-}
-
-// echo copies the connection to itself through one buffer until the peer
-// closes its side (a half-close: everything read has been written back by
-// then), an error, the idle timeout, or the server closes it.
-func (s *TCP) echo(c *tcpConn) {
-	log := s.Log.With().Str("component", "tcp").Stringer("peer", c.RemoteAddr()).Logger()
-	log.Info().Msg("connection open")
-	err := s.copy(c)
-	c.Close()
-	why := closeReason(c, err)
-
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.stats.BytesIn += c.in
-	s.stats.BytesOut += c.out
-	s.mu.Unlock()
-	log.Info().Uint64("bytes_in", c.in).Uint64("bytes_out", c.out).
-		Dur("duration_ms", time.Since(c.opened)).Str("reason", why).Msg("connection closed")
-}
-
-func (s *TCP) copy(c *tcpConn) error {
-	small := make([]byte, smallBufSize)
-	buf, bulk := small, (*[]byte)(nil)
-	defer func() {
-		if bulk != nil {
-			s.bulk.Put(bulk)
-		}
-	}()
-	for {
-		if s.IdleTimeout > 0 {
-			// A write that cannot finish because the peer stopped reading is
-			// no traffic either, so both directions share the deadline.
-			c.SetDeadline(time.Now().Add(s.IdleTimeout))
-		}
-		n, err := c.Read(buf)
-		c.in += uint64(n)
-		if n > 0 {
-			w, werr := c.Write(buf[:n])
-			c.out += uint64(w)
-			if werr != nil {
-				return werr
-			}
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case n == len(buf) && bulk == nil: // more may be waiting: a stream
-			bulk = s.bulk.Get().(*[]byte)
-			buf = *bulk
-		case n < smallBufSize && bulk != nil: // the stream slowed down
-			s.bulk.Put(bulk)
-			buf, bulk = small, nil
-		}
-	}
-}
-
-func closeReason(c *tcpConn, err error) string {
-	if why := c.why.Load(); why != nil {
-		return *why
-	}
-	switch {
-	case errors.Is(err, io.EOF):
-		return "closed by peer"
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return "idle timeout"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return "reset by peer"
 	}
 	return err.Error()

@@ -16,7 +16,7 @@ import (
 
 // serveUDP runs s on a new socket on addr until the test ends; stop ends
 // it sooner and returns once Serve has returned, so its counters are final.
-func serveUDP(t *testing.T, s *UDP, addr netip.AddrPort) (bound netip.AddrPort, stop func()) {
+func serveUDP(t testing.TB, s *UDP, addr netip.AddrPort) (bound netip.AddrPort, stop func()) {
 	t.Helper()
 	l, err := Listen(t.Context(), addr, false, true)
 	if err != nil {

@@ -1,0 +1,186 @@
+//go:build !linux
+
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Where there is no epoll, each connection has a goroutine that echoes
+// through a small buffer of its own and borrows a bulk buffer from the pool
+// while a stream flows.
+const smallBufSize = 2 << 10
+
+// tcpRun is the connections open while Serve runs.
+type tcpRun struct {
+	conns map[*tcpConn]struct{}
+}
+
+// Serve echoes connections accepted on ln until ctx is done, then closes ln,
+// lets open connections go on for DrainTimeout, closes the rest, and returns
+// once every connection's goroutine has ended. It returns nil after a stop
+// through ctx, or the error that ended accepting.
+func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	err := s.accept(ctx, ln, &wg)
+	s.drain(&wg)
+	return err
+}
+
+func (s *TCP) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
+	backoff := time.Duration(0)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !isTransient(err) {
+				return err
+			}
+			backoff = nextBackoff(backoff)
+			s.Log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if tc := s.track(c); tc != nil {
+			wg.Go(func() { s.echo(tc) })
+		}
+	}
+}
+
+// track registers a new connection, or closes it when MaxConns are open.
+func (s *TCP) track(c net.Conn) *tcpConn {
+	peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	if !s.admit(peer) {
+		c.Close()
+		return nil
+	}
+	tc := &tcpConn{Conn: c, peer: peer, opened: time.Now()}
+	s.mu.Lock()
+	if s.run.conns == nil {
+		s.run.conns = make(map[*tcpConn]struct{})
+	}
+	s.run.conns[tc] = struct{}{}
+	s.mu.Unlock()
+	return tc
+}
+
+// drain waits for open connections for DrainTimeout, then closes them.
+func (s *TCP) drain(wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	timer := time.NewTimer(s.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-timer.C:
+	}
+	s.closeAll("drain timeout")
+	<-done
+}
+
+// CloseAll closes every open connection now; Serve still returns only once
+// their goroutines have ended. It is how a second signal stops at once.
+func (s *TCP) CloseAll() { s.closeAll("stopped") }
+
+func (s *TCP) closeAll(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tc := range s.run.conns {
+		tc.closeWith(why)
+	}
+}
+
+// tcpConn is one accepted connection and why it was closed, when the server
+// rather than the peer closed it.
+type tcpConn struct {
+	net.Conn
+	peer    netip.AddrPort
+	opened  time.Time
+	in, out uint64
+	why     atomic.Pointer[string]
+}
+
+func (c *tcpConn) closeWith(why string) {
+	c.why.CompareAndSwap(nil, &why)
+	c.Conn.Close()
+}
+
+// echo copies the connection to itself until the peer closes its side (a
+// half-close: everything read has been written back by then), an error,
+// the idle timeout, or the server closes it.
+func (s *TCP) echo(c *tcpConn) {
+	err := s.copy(c)
+	c.Close()
+	s.mu.Lock()
+	delete(s.run.conns, c)
+	s.mu.Unlock()
+	s.closed(c.peer, c.in, c.out, c.opened, closeReason(c, err))
+}
+
+func (s *TCP) copy(c *tcpConn) error {
+	small := make([]byte, smallBufSize)
+	buf, bulk := small, (*[]byte)(nil)
+	defer func() {
+		if bulk != nil {
+			s.bulk.Put(bulk)
+		}
+	}()
+	for {
+		if s.IdleTimeout > 0 {
+			// A write that cannot finish because the peer stopped reading is
+			// no traffic either, so both directions share the deadline.
+			c.SetDeadline(time.Now().Add(s.IdleTimeout))
+		}
+		n, err := c.Read(buf)
+		c.in += uint64(n)
+		if n > 0 {
+			w, werr := c.Write(buf[:n])
+			c.out += uint64(w)
+			if werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case n == len(buf) && bulk == nil: // more may be waiting: a stream
+			bulk = s.getBulk()
+			buf = *bulk
+		case n < smallBufSize && bulk != nil: // the stream slowed down
+			s.bulk.Put(bulk)
+			buf, bulk = small, nil
+		}
+	}
+}
+
+func closeReason(c *tcpConn, err error) string {
+	if why := c.why.Load(); why != nil {
+		return *why
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return "closed by peer"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "idle timeout"
+	}
+	return errReason(err)
+}

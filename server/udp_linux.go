@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// On Linux the UDP echo moves datagrams in batches: one recvmmsg(2) takes
+// every datagram queued, up to udpBatch, and one sendmmsg(2) answers them
+// all, where a recvfrom/sendto loop spends two system calls per datagram.
+// golang.org/x/net/ipv4 offers the same calls, but hands each datagram's
+// source back as a new net.Addr; these headers are set up once and reused,
+// so an echo allocates nothing.
+const udpBatch = 64
+
+// mmsghdr is struct mmsghdr of <sys/socket.h>: a message header and the
+// length the kernel received or sent.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// udpBatchBufs is the memory of one batch. A slot's buffer holds the
+// largest datagram; only the pages a datagram touches become resident, so
+// 64 slots of small datagrams cost 256 KiB, not 4 MiB.
+type udpBatchBufs struct {
+	recv    [udpBatch]mmsghdr
+	recvIov [udpBatch]unix.Iovec
+	send    [udpBatch]mmsghdr
+	sendIov [udpBatch]unix.Iovec
+	names   [udpBatch]unix.RawSockaddrInet6
+	data    []byte // udpBatch slots of udpBufSize
+
+	// The functions given to the socket's RawConn, bound once, and what
+	// the last call returned.
+	recvFn, sendFn func(fd uintptr) bool
+	n              int // datagrams received, or sent from send[off:todo]
+	off, todo      int
+	err            error
+}
+
+func newUDPBatch() *udpBatchBufs {
+	b := &udpBatchBufs{data: make([]byte, udpBatch*udpBufSize)}
+	for i := range b.recv {
+		b.recvIov[i].Base = &b.data[i*udpBufSize]
+		b.recvIov[i].SetLen(udpBufSize)
+		h := &b.recv[i].hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Iov = &b.recvIov[i]
+		h.SetIovlen(1)
+	}
+	b.resetRecv(udpBatch)
+	b.recvFn = b.recvmmsg
+	b.sendFn = b.sendmmsg
+	return b
+}
+
+// resetRecv readies the first n headers, which the last recvmmsg filled,
+// for the next one.
+func (b *udpBatchBufs) resetRecv(n int) {
+	for i := range n {
+		b.recv[i].hdr.Namelen = unix.SizeofSockaddrInet6
+		b.recv[i].hdr.Flags = 0
+		b.recv[i].n = 0
+	}
+}
+
+// recvmmsg reads what is queued; it reports false to wait for more.
+func (b *udpBatchBufs) recvmmsg(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.recv[0])), udpBatch, 0, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	b.n, b.err = int(r), nil
+	if e != 0 {
+		b.n, b.err = 0, e
+	}
+	return true
+}
+
+// sendmmsg sends send[off:todo]; it reports false to wait until the socket
+// can take more.
+func (b *udpBatchBufs) sendmmsg(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.send[b.off])), uintptr(b.todo-b.off), 0, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	b.n, b.err = int(r), nil
+	if e != 0 {
+		b.n, b.err = 0, e
+	}
+	return true
+}
+
+// peer is the source of received datagram i.
+func (b *udpBatchBufs) peer(h *unix.Msghdr) netip.AddrPort {
+	switch sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(h.Name)); sa.Family {
+	case unix.AF_INET:
+		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), ntohs(sa4.Port))
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// ntohs reads a port as the kernel stores it: in network byte order.
+func ntohs(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+// Serve echoes datagrams on pc until ctx is done, then closes pc and
+// returns nil. A datagram in flight at that moment is not answered: UDP
+// promises nothing more, and there is nothing to drain.
+func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	defer stop()
+	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
+	rc, err := pc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
+	b := newUDPBatch()
+	for {
+		if err := rc.Read(b.recvFn); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if b.err != nil {
+			// An ICMP error queued by an earlier send, or a transient
+			// shortage: the socket itself is still good.
+			log.Debug().Err(b.err).Msg("read failed")
+			continue
+		}
+		received := b.n
+		b.todo = s.replies(b, received, log)
+		if err := s.send(rc, b, log); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		b.resetRecv(received)
+	}
+}
+
+// replies sets up a reply for each of the n datagrams received, in send,
+// and returns how many there are: a datagram cut short by the buffer gets
+// none, since echoing part of it as if it were the whole would be a lie.
+func (s *UDP) replies(b *udpBatchBufs, n int, log zerolog.Logger) int {
+	m := 0
+	for i := range n {
+		r := &b.recv[i]
+		if r.hdr.Flags&unix.MSG_TRUNC != 0 {
+			s.dropped.Add(1)
+			log.Warn().Stringer("peer", b.peer(&r.hdr)).Msg("datagram larger than 64 KiB dropped")
+			continue
+		}
+		b.sendIov[m] = unix.Iovec{Base: b.recvIov[i].Base}
+		b.sendIov[m].SetLen(int(r.n))
+		w := &b.send[m].hdr
+		w.Name, w.Namelen = r.hdr.Name, r.hdr.Namelen
+		w.Iov = &b.sendIov[m]
+		w.SetIovlen(1)
+		m++
+	}
+	return m
+}
+
+// send sends the replies set up in send[:todo]. A reply the kernel refuses
+// is counted as dropped and the rest still go; only a closed socket ends
+// the echo.
+func (s *UDP) send(rc syscall.RawConn, b *udpBatchBufs, log zerolog.Logger) error {
+	for b.off = 0; b.off < b.todo; {
+		if err := rc.Write(b.sendFn); err != nil {
+			return err
+		}
+		if b.err != nil {
+			// sendmmsg reports an error only for the first datagram it
+			// was given: drop that one and go on with the next.
+			s.dropped.Add(1)
+			if e := log.Debug(); e.Enabled() {
+				e.Err(b.err).Stringer("peer", b.peer(&b.send[b.off].hdr)).Msg("echo failed")
+			}
+			b.off++
+			continue
+		}
+		for _, w := range b.send[b.off : b.off+b.n] {
+			s.datagrams.Add(1)
+			s.bytes.Add(uint64(w.n))
+			// Checked first so that boxing the peer costs nothing per
+			// datagram when debug logging is off.
+			if e := log.Debug(); e.Enabled() {
+				e.Stringer("peer", b.peer(&w.hdr)).Uint32("bytes", w.n).Msg("datagram echoed")
+			}
+		}
+		b.off += b.n
+	}
+	return nil
+}

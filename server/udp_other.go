@@ -1,0 +1,53 @@
+//go:build !linux
+
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+)
+
+// Serve echoes datagrams on pc until ctx is done, then closes pc and
+// returns nil. A datagram in flight at that moment is not answered: UDP
+// promises nothing more, and there is nothing to drain.
+func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	defer stop()
+	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
+	buf := make([]byte, udpBufSize)
+	for {
+		n, _, flags, peer, err := pc.ReadMsgUDPAddrPort(buf, nil)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// An ICMP error queued by an earlier send, or a transient
+			// shortage: the socket itself is still good.
+			log.Debug().Err(err).Msg("read failed")
+			continue
+		}
+		if flags&syscall.MSG_TRUNC != 0 {
+			// Never echo part of a datagram as if it were the whole.
+			s.dropped.Add(1)
+			log.Warn().Stringer("peer", peer).Msg("datagram larger than 64 KiB dropped")
+			continue
+		}
+		if _, err := pc.WriteToUDPAddrPort(buf[:n], peer); err != nil {
+			s.dropped.Add(1)
+			log.Debug().Err(err).Str("peer", peer.String()).Msg("echo failed")
+			continue
+		}
+		s.datagrams.Add(1)
+		s.bytes.Add(uint64(n))
+		// Checked first so that boxing peer costs nothing per datagram
+		// when debug logging is off.
+		if e := log.Debug(); e.Enabled() {
+			e.Stringer("peer", peer).Int("bytes", n).Msg("datagram echoed")
+		}
+	}
+}
