@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -402,7 +403,7 @@ func (l *loop) serve(c *conn) {
 		l.flush(c)
 		return
 	}
-	n, err := unix.Read(c.fd, l.buf)
+	n, err := recv(c.fd, l.buf)
 	switch {
 	case n > 0:
 	case err == unix.EAGAIN || err == unix.EINTR:
@@ -416,7 +417,7 @@ func (l *loop) serve(c *conn) {
 	}
 	c.in += uint64(n)
 	c.active = l.now
-	w, err := unix.Write(c.fd, l.buf[:n])
+	w, err := send(c.fd, l.buf[:n])
 	w = max(w, 0)
 	c.out += uint64(w)
 	if w == n {
@@ -436,7 +437,7 @@ func (l *loop) serve(c *conn) {
 // flush writes what is pending, and reads again once it is all written.
 func (l *loop) flush(c *conn) {
 	for c.off < c.end {
-		w, err := unix.Write(c.fd, (*c.pending)[c.off:c.end])
+		w, err := send(c.fd, (*c.pending)[c.off:c.end])
 		switch {
 		case w > 0:
 			c.off += w
@@ -475,4 +476,25 @@ func (l *loop) closeAll(why string) {
 			l.close(c, why)
 		}
 	}
+}
+
+// recv and send are recv(2) and send(2) on a non-blocking socket, which
+// return at once, so they are made as raw system calls: the runtime's
+// bookkeeping for a call that might block would cost more than the call
+// itself here. send passes MSG_NOSIGNAL: a peer gone away is an error to
+// log, not a SIGPIPE.
+func recv(fd int, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}
+
+func send(fd int, p []byte) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
 }
