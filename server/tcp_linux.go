@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,16 +16,15 @@ import (
 
 // On Linux, connections are served by a few event loops rather than a
 // goroutine each. A loop waits in epoll_wait on every connection it owns and
-// answers what is readable with one read(2) and one write(2) into a buffer
+// answers what is readable with one recv(2) and one send(2) from a buffer
 // it shares with them, as a C echo server does. Profiles of the goroutine
 // design showed the scheduler's park and wake-up per message costing about
 // as much CPU as the echo itself, and every connection holding a stack and
 // a buffer while idle; here an idle connection is a small struct.
-const (
-	maxEvents   = 256                  // epoll events taken per wake-up
-	yieldEvery  = 5 * time.Millisecond // half the runtime's 10 ms time slice
-	acceptBatch = 32                   // connections one loop accepts per wake-up, so that others get some
-)
+
+// acceptBatch is how many connections one loop accepts per wake-up, so
+// that the others get some.
+const acceptBatch = 32
 
 // tcpRun is the event loops while Serve runs.
 type tcpRun struct {
@@ -38,9 +36,16 @@ type tcpRun struct {
 // once every connection is closed. It returns nil after a stop through ctx,
 // or the error that ended accepting.
 func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
-	lfd, err := detach(ln)
+	sc, ok := ln.(interface {
+		syscall.Conn
+		Close() error
+	})
+	if !ok {
+		return fmt.Errorf("tcp: %T has no socket to serve", ln)
+	}
+	lfd, err := detach(sc)
 	if err != nil {
-		return err
+		return fmt.Errorf("tcp: %w", err)
 	}
 	loops := make([]*loop, s.loops())
 	for i := range loops {
@@ -85,29 +90,6 @@ func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// detach gives the loops a descriptor of their own for the listening socket
-// and closes ln. Left in Go's poller, the socket would wake a thread for
-// every new connection only to find no goroutine waiting for it.
-func detach(ln net.Listener) (int, error) {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("tcp: %T has no socket to serve", ln)
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, fmt.Errorf("tcp: %w", err)
-	}
-	fd, derr := -1, error(nil)
-	if err := rc.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, fmt.Errorf("tcp: %w", err)
-	}
-	if derr != nil {
-		return -1, fmt.Errorf("tcp: dup listening socket: %w", derr)
-	}
-	ln.Close() // the duplicate keeps the socket listening
-	return fd, nil
-}
-
 // drain waits for the loops for DrainTimeout, then closes what is open.
 func (s *TCP) drain(running *sync.WaitGroup) {
 	done := make(chan struct{})
@@ -140,19 +122,13 @@ func (s *TCP) closeAll(why string) {
 // goroutine touches its fields, except stop and closeWhy, which others set
 // before waking it through its eventfd.
 type loop struct {
-	s      *TCP
-	ep     int     // epoll set
-	wake   int     // eventfd in the set, written to wake the loop
-	lfd    int     // listening socket in the set; -1 once the loop stops accepting
-	conns  []*conn // by descriptor
-	open   int     // connections in conns
-	buf    []byte  // read buffer of every connection; echoed from at once
-	events []unix.EpollEvent
-	ev     unix.EpollEvent // argument to epoll_ctl, kept here so it does not escape per call
+	*poller
+	s     *TCP
+	lfd   int     // listening socket in the set; -1 once the loop stops accepting
+	conns []*conn // by descriptor
+	open  int     // connections in conns
+	buf   []byte  // read buffer of every connection; echoed from at once
 
-	epoch        time.Time
-	now          time.Duration // since epoch, read once per wake-up
-	yielded      time.Duration // when the loop last let the scheduler run
 	nextScan     time.Duration // when to look for idle connections
 	paused       bool          // accepting paused after a transient error,
 	resume       time.Duration // until then
@@ -177,24 +153,14 @@ type conn struct {
 }
 
 func newLoop(s *TCP, lfd int) (*loop, error) {
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	p, err := newPoller()
 	if err != nil {
-		return nil, fmt.Errorf("tcp: epoll_create1: %w", err)
+		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(ep)
-		return nil, fmt.Errorf("tcp: eventfd: %w", err)
-	}
-	l := &loop{s: s, ep: ep, wake: wake, lfd: lfd, buf: make([]byte, bulkBufSize),
-		events: make([]unix.EpollEvent, maxEvents), epoch: time.Now()}
-	if err := l.watch(wake, unix.EPOLL_CTL_ADD, unix.EPOLLIN); err != nil {
-		l.release()
-		return nil, err
-	}
+	l := &loop{poller: p, s: s, lfd: lfd, buf: make([]byte, bulkBufSize)}
 	if err := l.watchListener(); err != nil {
 		l.release()
-		return nil, err
+		return nil, fmt.Errorf("tcp: %w", err)
 	}
 	return l, nil
 }
@@ -206,40 +172,18 @@ func (l *loop) watchListener() error {
 	return l.watch(l.lfd, unix.EPOLL_CTL_ADD, unix.EPOLLIN|unix.EPOLLEXCLUSIVE)
 }
 
-func (l *loop) watch(fd, op int, events uint32) error {
-	l.ev = unix.EpollEvent{Events: events, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.ep, op, fd, &l.ev); err != nil {
-		return fmt.Errorf("tcp: epoll_ctl: %w", err)
-	}
-	return nil
-}
-
-// release closes the loop's own descriptors once it has ended.
-func (l *loop) release() {
-	unix.Close(l.wake)
-	unix.Close(l.ep)
-}
-
-// post wakes the loop to look at stop and closeWhy.
-func (l *loop) post() {
-	one := [8]byte{1}
-	unix.Write(l.wake, one[:])
-}
-
 // run serves until the loop has stopped accepting and has no connection
 // left.
 func (l *loop) run() {
 	for l.lfd >= 0 || l.open > 0 {
-		n, err := unix.EpollWait(l.ep, l.events, l.timeout())
-		if err != nil && err != unix.EINTR {
-			// Only a broken epoll set fails here; nothing in it can be
-			// served any more.
+		events, err := l.wait(l.timeout())
+		if err != nil {
+			// Nothing in a broken epoll set can be served any more.
 			l.closeAll(err.Error())
-			l.stopAccepting(fmt.Errorf("tcp: epoll_wait: %w", err))
+			l.stopAccepting(fmt.Errorf("tcp: %w", err))
 			return
 		}
-		l.now = time.Since(l.epoch)
-		for _, ev := range l.events[:max(n, 0)] {
+		for _, ev := range events {
 			switch fd := int(ev.Fd); fd {
 			case l.wake:
 				l.command()
@@ -252,16 +196,6 @@ func (l *loop) run() {
 			}
 		}
 		l.timers()
-		if l.now-l.yielded >= yieldEvery {
-			// A goroutine that never parks looks to the runtime like one
-			// that never yields: every 10 ms it would preempt it, take its
-			// P away in the middle of a system call, and wake its monitor
-			// every 20 µs for a while after, which cost more context
-			// switches than the echo itself. Yielding now and then, when
-			// nothing else waits, costs a fraction of a microsecond.
-			runtime.Gosched()
-			l.yielded = l.now
-		}
 	}
 }
 
@@ -311,8 +245,7 @@ func (l *loop) closeIdle() {
 }
 
 func (l *loop) command() {
-	var b [8]byte
-	unix.Read(l.wake, b[:])
+	l.woken()
 	if l.stop.Load() {
 		l.stopAccepting(nil)
 	}
@@ -328,7 +261,7 @@ func (l *loop) stopAccepting(err error) {
 		return
 	}
 	if !l.paused {
-		unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.lfd, nil)
+		l.unwatch(l.lfd)
 	}
 	l.lfd = -1
 	if err != nil {
@@ -353,7 +286,7 @@ func (l *loop) accept() {
 			// for a while instead of spinning on it.
 			l.backoff = nextBackoff(l.backoff)
 			l.s.Log.Warn().Err(err).Dur("retry_in", l.backoff).Msg("accept failed")
-			unix.EpollCtl(l.ep, unix.EPOLL_CTL_DEL, l.lfd, nil)
+			l.unwatch(l.lfd)
 			l.paused, l.resume = true, l.now+l.backoff
 		default:
 			l.stopAccepting(fmt.Errorf("tcp: accept: %w", err))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 	"unsafe"
 
 	"github.com/rs/zerolog"
@@ -17,7 +16,8 @@ import (
 // all, where a recvfrom/sendto loop spends two system calls per datagram.
 // golang.org/x/net/ipv4 offers the same calls, but hands each datagram's
 // source back as a new net.Addr; these headers are set up once and reused,
-// so an echo allocates nothing.
+// so an echo allocates nothing. The socket has an epoll set and a
+// goroutine of its own, like a TCP loop.
 const udpBatch = 64
 
 // mmsghdr is struct mmsghdr of <sys/socket.h>: a message header and the
@@ -37,13 +37,6 @@ type udpBatchBufs struct {
 	sendIov [udpBatch]unix.Iovec
 	names   [udpBatch]unix.RawSockaddrInet6
 	data    []byte // udpBatch slots of udpBufSize
-
-	// The functions given to the socket's RawConn, bound once, and what
-	// the last call returned.
-	recvFn, sendFn func(fd uintptr) bool
-	n              int // datagrams received, or sent from send[off:todo]
-	off, todo      int
-	err            error
 }
 
 func newUDPBatch() *udpBatchBufs {
@@ -57,8 +50,6 @@ func newUDPBatch() *udpBatchBufs {
 		h.SetIovlen(1)
 	}
 	b.resetRecv(udpBatch)
-	b.recvFn = b.recvmmsg
-	b.sendFn = b.sendmmsg
 	return b
 }
 
@@ -72,31 +63,24 @@ func (b *udpBatchBufs) resetRecv(n int) {
 	}
 }
 
-// recvmmsg reads what is queued; it reports false to wait for more.
-func (b *udpBatchBufs) recvmmsg(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.recv[0])), udpBatch, 0, 0, 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	b.n, b.err = int(r), nil
+// recvmmsg reads what is queued on the non-blocking socket fd, up to
+// udpBatch datagrams. Like the TCP loops' recv and send, it returns at
+// once, so it skips the runtime's bookkeeping for calls that may block.
+func (b *udpBatchBufs) recvmmsg(fd int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.recv[0])), udpBatch, 0, 0, 0)
 	if e != 0 {
-		b.n, b.err = 0, e
+		return 0, e
 	}
-	return true
+	return int(r), nil
 }
 
-// sendmmsg sends send[off:todo]; it reports false to wait until the socket
-// can take more.
-func (b *udpBatchBufs) sendmmsg(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.send[b.off])), uintptr(b.todo-b.off), 0, 0, 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	b.n, b.err = int(r), nil
+// sendmmsg sends send[from:to] and returns how many went.
+func (b *udpBatchBufs) sendmmsg(fd, from, to int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.send[from])), uintptr(to-from), 0, 0, 0)
 	if e != 0 {
-		b.n, b.err = 0, e
+		return 0, e
 	}
-	return true
+	return int(r), nil
 }
 
 // peer is the source of received datagram i.
@@ -121,36 +105,57 @@ func ntohs(p uint16) uint16 {
 // returns nil. A datagram in flight at that moment is not answered: UDP
 // promises nothing more, and there is nothing to drain.
 func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
-	stop := context.AfterFunc(ctx, func() { pc.Close() })
-	defer stop()
 	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
-	rc, err := pc.SyscallConn()
+	fd, err := detach(pc)
 	if err != nil {
 		return fmt.Errorf("udp: %w", err)
 	}
+	defer unix.Close(fd)
+	p, err := newPoller()
+	if err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
+	defer p.release()
+	if err := p.watch(fd, unix.EPOLL_CTL_ADD, unix.EPOLLIN); err != nil {
+		return fmt.Errorf("udp: %w", err)
+	}
+	stop := context.AfterFunc(ctx, p.post)
+	defer stop()
 	b := newUDPBatch()
 	for {
-		if err := rc.Read(b.recvFn); err != nil {
-			if ctx.Err() != nil {
+		events, err := p.wait(-1)
+		if err != nil {
+			return fmt.Errorf("udp: %w", err)
+		}
+		for _, ev := range events {
+			if int(ev.Fd) == p.wake {
 				return nil
 			}
-			return err
+			s.echoQueued(fd, b, log)
 		}
-		if b.err != nil {
+	}
+}
+
+// echoQueued answers what is queued on fd, a batch at a time, until the
+// queue is empty or a few batches have gone, so that a flood cannot keep
+// the loop from seeing a stop.
+func (s *UDP) echoQueued(fd int, b *udpBatchBufs, log zerolog.Logger) {
+	for range 16 {
+		n, err := b.recvmmsg(fd)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return
+		case err != nil:
 			// An ICMP error queued by an earlier send, or a transient
 			// shortage: the socket itself is still good.
-			log.Debug().Err(b.err).Msg("read failed")
+			log.Debug().Err(err).Msg("read failed")
 			continue
 		}
-		received := b.n
-		b.todo = s.replies(b, received, log)
-		if err := s.send(rc, b, log); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+		s.send(fd, b, s.replies(b, n, log), log)
+		b.resetRecv(n)
+		if n < udpBatch {
+			return
 		}
-		b.resetRecv(received)
 	}
 }
 
@@ -177,25 +182,26 @@ func (s *UDP) replies(b *udpBatchBufs, n int, log zerolog.Logger) int {
 	return m
 }
 
-// send sends the replies set up in send[:todo]. A reply the kernel refuses
-// is counted as dropped and the rest still go; only a closed socket ends
-// the echo.
-func (s *UDP) send(rc syscall.RawConn, b *udpBatchBufs, log zerolog.Logger) error {
-	for b.off = 0; b.off < b.todo; {
-		if err := rc.Write(b.sendFn); err != nil {
-			return err
+// send sends the replies set up in send[:todo]. A reply the kernel
+// refuses, or cannot take now, is counted as dropped and the rest still go,
+// as UDP allows.
+func (s *UDP) send(fd int, b *udpBatchBufs, todo int, log zerolog.Logger) {
+	for off := 0; off < todo; {
+		n, err := b.sendmmsg(fd, off, todo)
+		if err == unix.EINTR {
+			continue
 		}
-		if b.err != nil {
+		if err != nil {
 			// sendmmsg reports an error only for the first datagram it
 			// was given: drop that one and go on with the next.
 			s.dropped.Add(1)
 			if e := log.Debug(); e.Enabled() {
-				e.Err(b.err).Stringer("peer", b.peer(&b.send[b.off].hdr)).Msg("echo failed")
+				e.Err(err).Stringer("peer", b.peer(&b.send[off].hdr)).Msg("echo failed")
 			}
-			b.off++
+			off++
 			continue
 		}
-		for _, w := range b.send[b.off : b.off+b.n] {
+		for _, w := range b.send[off : off+n] {
 			s.datagrams.Add(1)
 			s.bytes.Add(uint64(w.n))
 			// Checked first so that boxing the peer costs nothing per
@@ -204,7 +210,6 @@ func (s *UDP) send(rc syscall.RawConn, b *udpBatchBufs, log zerolog.Logger) erro
 				e.Stringer("peer", b.peer(&w.hdr)).Uint32("bytes", w.n).Msg("datagram echoed")
 			}
 		}
-		b.off += b.n
+		off += n
 	}
-	return nil
 }
