@@ -1,9 +1,13 @@
 package probe
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +25,55 @@ func TestRunConnectTimeout(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrTimeout) || r != nil {
 		t.Fatalf("Run = %v, %v; want nil, %q", r, err, want)
 	}
+}
+
+// TestRunConnectStopsAtOnceWhenInterrupted: a connect waiting on a full
+// backlog ends as soon as the run is stopped, not when --timeout runs out.
+func TestRunConnectStopsAtOnceWhenInterrupted(t *testing.T) {
+	t.Parallel()
+	target := fullListener(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type result struct {
+		r   *Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := Run(ctx, target, Options{Count: 1, Size: 64, Timeout: time.Minute})
+		done <- result{r, err}
+	}()
+	waitForSynSent(t, target.Port)
+	cancel()
+	select {
+	case got := <-done:
+		want := fmt.Sprintf("interrupted while connecting to tcp://127.0.0.1:%d: context canceled", target.Port)
+		if got.err == nil || got.err.Error() != want || !errors.Is(got.err, context.Canceled) || got.r != nil {
+			t.Fatalf("Run = %v, %v; want nil, %q", got.r, got.err, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run still connecting 30 s after it was stopped (timeout 1 m)")
+	}
+}
+
+// waitForSynSent waits until the kernel lists a connection to port on
+// 127.0.0.1 in SYN_SENT: the probe's connect is waiting for an answer.
+func waitForSynSent(t *testing.T, port uint16) {
+	t.Helper()
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for range 10000 {
+		b, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			t.Skipf("no /proc/net/tcp: %v", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 3 && f[2] == want && f[3] == "02" {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("the probe never got to connect")
 }
 
 // fullListener listens on 127.0.0.1 with a backlog of 0 and connects until

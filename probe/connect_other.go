@@ -11,8 +11,8 @@ import (
 
 // connectTCP is net.Dialer's connect elsewhere; the time includes its
 // wake-up through Go's poller.
-func connectTCP(addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
 	start := time.Now()

@@ -296,7 +296,7 @@ func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (n
 	if ctx.Err() != nil {
 		return nil, 0, ctx.Err()
 	}
-	c, connect, err := connectTCP(addr, timeout)
+	c, connect, err := connectTCP(ctx, addr, timeout)
 	switch {
 	case err == nil:
 		return c, connect, nil
