@@ -386,9 +386,15 @@ func TestProbeJSONLinesAndCSV(t *testing.T) {
 		t.Errorf("%d lines whose intervals sent %v in all, want at least 2 intervals adding up to 300", len(lines), sent)
 	}
 
-	out, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "20", "--warmup", "0", "--output", "csv")
+	out, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "20", "--warmup", "0", "--output", "csv", "--concurrency", "2")
 	rows := strings.Split(strings.TrimSpace(out), "\n")
-	if code != 0 || len(rows) != 21 || rows[0] != "seq,sent_ns,rtt_ns,outcome" || !strings.HasSuffix(rows[20], ",ok") {
-		t.Errorf("csv: exit %d, %d rows (want header + 20), stderr %q:\n%s", code, len(rows), stderr, out)
+	perConn := map[string]int{}
+	for _, r := range rows[1:] {
+		if f := strings.Split(r, ","); len(f) == 5 && f[4] == "ok" {
+			perConn[f[0]]++
+		}
+	}
+	if code != 0 || len(rows) != 41 || rows[0] != "conn,seq,sent_ns,rtt_ns,outcome" || perConn["0"] != 20 || perConn["1"] != 20 {
+		t.Errorf("csv: exit %d, %d rows (want header + 20 ok rows from each of 2 connections), stderr %q:\n%s", code, len(rows), stderr, out)
 	}
 }

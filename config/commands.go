@@ -93,8 +93,6 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, usagef("%s and %s text disagree; give one of them", name("JSON"), name("Output"))
 	case c.Mode != probe.ModeRTT && c.Target.Network == "udp":
 		return c, usagef("%s %s measures TCP only; use a tcp:// URL", name("Mode"), c.Mode)
-	case c.Output == OutputCSV && c.Conns > 1:
-		return c, usagef("%s csv writes one connection's round trips; drop %s", name("Output"), name("Conns"))
 	case (c.Output == OutputCSV || c.Output == OutputJSONL || c.Every > 0) && c.Mode != probe.ModeRTT:
 		return c, usagef("%s %s has no per-round-trip or interval report; use text or json", name("Mode"), c.Mode)
 	case c.Conns == 0:

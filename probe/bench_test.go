@@ -26,7 +26,7 @@ func newBenchSession(tb testing.TB, network string, size int) *session {
 	tb.Cleanup(func() { conn.Close() })
 	res := newResult(target, o)
 	res.Addr = addr
-	s := newSession(conn, res, o, o.Log)
+	s := newSession(0, conn, res, o, o.Log)
 	s.blockReads() // as run does
 	s.start = time.Now()
 	return s

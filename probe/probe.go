@@ -67,7 +67,7 @@ type Options struct {
 	// of its own, one call at a time. RTT mode only.
 	ReportEvery time.Duration
 	Report      func(Interval)
-	// Samples, if set, gets one CSV row per round trip (one connection).
+	// Samples, if set, gets one CSV row per round trip of every connection.
 	Samples *SampleWriter
 	Log     zerolog.Logger
 }
@@ -145,7 +145,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 				runStream(ctx, c, res, o)
 			default:
 				offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
-				s := newSession(c.conn, res, o, log)
+				s := newSession(i, c.conn, res, o, log)
 				if s.pub = pubs[i]; s.pub != nil {
 					iv := newDist()
 					res.iv = &iv

@@ -23,6 +23,7 @@ const udpBufSize = 64<<10 + 1
 // session is one run over one connection. Everything a round trip touches
 // is allocated here, once, so the loop itself allocates nothing.
 type session struct {
+	id    int // which of the run's connections, from 0
 	conn  net.Conn
 	udp   bool
 	res   *Result
@@ -57,8 +58,9 @@ type session struct {
 	fatal     error      // Run returns this instead of the Result
 }
 
-func newSession(conn net.Conn, res *Result, o Options, log zerolog.Logger) *session {
+func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logger) *session {
 	s := &session{
+		id:     id,
 		conn:   conn,
 		udp:    res.Target.Network == "udp",
 		res:    res,
@@ -204,7 +206,7 @@ func (s *session) yieldNowAndThen() {
 // writer and reported when it is flushed.
 func (s *session) sample(seq uint64, sent time.Time, rtt time.Duration, outcome string) {
 	if s.o.Samples != nil {
-		_ = s.o.Samples.Write(seq, sent.Sub(s.start), rtt, outcome)
+		_ = s.o.Samples.Write(s.id, seq, sent.Sub(s.start), rtt, outcome)
 	}
 }
 

@@ -123,7 +123,7 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := Options{Size: size, Warmup: 2}
-			s := newSession(nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{})
+			s := newSession(0, nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{})
 			s.nonce, s.seq = nonce, 5
 			fill(s.out, s.seq, s.nonce)
 			if got := s.classify(tt.b); got != tt.want || s.res.Late != tt.wantLate {
