@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -74,6 +75,33 @@ func TestHistRowsWide(t *testing.T) {
 			rows[0].lo > tt.lo || rows[n-1].lo > tt.hi || rows[n-1].hi+tt.hi>>10 <= tt.hi {
 			t.Errorf("%d..%d: %d rows %+v holding %d values; want 1 to %d rows from min to max holding 3",
 				tt.lo, tt.hi, n, rows, total, maxHistRows)
+		}
+	}
+}
+
+// TestForEachBucketIsDistribution checks forEachBucket against the
+// library's own walk of the buckets, for our histograms and other shapes.
+func TestForEachBucketIsDistribution(t *testing.T) {
+	t.Parallel()
+	for _, g := range []struct {
+		lo, hi int64
+		digits int
+	}{{1, histMax, 3}, {1, 1e6, 1}, {1, 1e9, 5}, {7, 1e7, 2}, {1000, 1e12, 3}} {
+		h := hdrhistogram.New(g.lo, g.hi, g.digits)
+		for v := g.lo; v <= g.hi; v = v*3/2 + 1 {
+			if err := h.RecordValues(v, v%7+1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var want, got []hdrhistogram.Bar
+		for _, bar := range h.Distribution() {
+			if bar.Count > 0 {
+				want = append(want, hdrhistogram.Bar{From: bar.From, Count: bar.Count})
+			}
+		}
+		forEachBucket(h, func(from, count int64) { got = append(got, hdrhistogram.Bar{From: from, Count: count}) })
+		if !slices.Equal(got, want) {
+			t.Errorf("New(%d, %d, %d): forEachBucket gave %v, Distribution %v", g.lo, g.hi, g.digits, got, want)
 		}
 	}
 }
