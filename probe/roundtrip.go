@@ -28,11 +28,14 @@ const (
 func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
 	fill(s.out, s.seq, s.nonce)
 	s.sent, s.got, s.writing = time.Time{}, 0, true
-	// The write gets the deadline too: a server that never reads would
-	// otherwise block a large write forever.
 	s.deadline = time.Now().Add(s.o.Timeout)
-	if err := s.conn.SetDeadline(s.deadline); err != nil {
-		return 0, outFailed, err
+	if s.block == nil {
+		// The write gets the deadline too: a server that never reads
+		// would otherwise block a large write forever. (Blocking reads
+		// and writes have socket timeouts instead.)
+		if err := s.conn.SetDeadline(s.deadline); err != nil {
+			return 0, outFailed, err
+		}
 	}
 	// Checked after setting the deadline, so that a cancellation from here
 	// on sets a past deadline that ours cannot overwrite.
@@ -40,7 +43,7 @@ func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 		return 0, outInterrupted, nil
 	}
 	s.sent = time.Now()
-	if _, err := s.conn.Write(s.out); err != nil {
+	if _, err := s.write(s.out); err != nil {
 		return 0, s.ioOutcome(ctx, err), err
 	}
 	s.writing = false
@@ -64,8 +67,10 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 	fill(s.out, s.seq, s.nonce)
 	s.sent = time.Time{}
 	s.deadline = time.Now().Add(s.o.Timeout)
-	if err := s.conn.SetReadDeadline(s.deadline); err != nil {
-		return 0, outFailed, err
+	if s.block == nil && s.spin == nil { // they time reads out themselves
+		if err := s.conn.SetReadDeadline(s.deadline); err != nil {
+			return 0, outFailed, err
+		}
 	}
 	if ctx.Err() != nil { // see tcpRoundTrip
 		return 0, outInterrupted, nil
@@ -90,6 +95,14 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 			return rtt, outCorrupt, nil
 		}
 	}
+}
+
+// write sends b whole, blocking in the kernel when reads do.
+func (s *session) write(b []byte) (int, error) {
+	if s.block != nil && !s.udp {
+		return s.block.write(b, s.deadline)
+	}
+	return s.conn.Write(b)
 }
 
 // read reads one datagram or what TCP has, through the poller or, with
