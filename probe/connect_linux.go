@@ -36,7 +36,7 @@ func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration)
 		close(interrupted)
 	})
 	start := time.Now()
-	err = connectFD(fd, sa)
+	err = connectFD(fd, sa, start.Add(timeout))
 	took := time.Since(start)
 	if !stop() {
 		<-interrupted // the descriptor is closed only once nothing else uses it
@@ -59,16 +59,27 @@ func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration)
 	return c, took, nil
 }
 
-// connectFD connects a blocking socket. A signal can interrupt connect(2)
-// while the handshake goes on in the kernel; asking again then says how
-// it went.
-func connectFD(fd int, sa syscall.Sockaddr) error {
+// connectFD connects a blocking socket by deadline. A signal can interrupt
+// connect(2) while the handshake goes on in the kernel; asking again waits
+// for it once more, with a fresh SO_SNDTIMEO, and says EALREADY if that
+// runs out too. So each retry gets what is left of the time, and the
+// deadline ends the retries: without it, a SYN the kernel keeps dropping
+// kept the connect going for its two minutes of retransmissions.
+func connectFD(fd int, sa syscall.Sockaddr, deadline time.Time) error {
 	for {
 		err := syscall.Connect(fd, sa)
 		switch err {
 		case nil, syscall.EISCONN:
 			return nil
 		case syscall.EINTR, syscall.EALREADY:
+			left := time.Until(deadline)
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			tv := syscall.NsecToTimeval(left.Nanoseconds())
+			if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv); err != nil {
+				return os.NewSyscallError("setsockopt", err)
+			}
 			continue
 		case syscall.EINPROGRESS: // SO_SNDTIMEO ran out
 			return os.ErrDeadlineExceeded
