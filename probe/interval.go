@@ -86,7 +86,11 @@ func (rp *reporter) take(now time.Time) {
 		p.mu.Unlock()
 	}
 	d := func(i int) uint64 { return total[i] - rp.prev[i] }
-	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), d(2), d(3), d(4), d(5)
+	// A reply counted lost in one interval and late in a later one leaves
+	// the run's lost count: the sum of the two only grows, by the replies
+	// whose timeout ran out in this interval.
+	lost := total[2] + total[4] - rp.prev[2] - rp.prev[4]
+	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), lost, d(3), d(4), d(5)
 	rp.prev, rp.last = total, iv.To
 	rp.emit(iv)
 }

@@ -134,12 +134,17 @@ func (r *Result) what() string {
 
 func (r *Result) counts() string {
 	s := fmt.Sprintf("sent %d  received %d  lost %d", r.Sent, r.Received, r.Lost)
-	if r.Lost > 0 {
+	if r.Lost > 0 && r.Late == 0 {
 		s += fmt.Sprintf(" (%.3g%%)", r.LossPct())
 	}
 	s += fmt.Sprintf("  corrupt %d", r.Corrupt)
 	if r.Target.Network == "udp" || r.Late > 0 {
-		s += fmt.Sprintf("  late %d  dup %d  reordered %d", r.Late, r.Dup, r.Reordered)
+		s += fmt.Sprintf("  late %d", r.Late)
+		if r.Late > 0 {
+			// Both missed their deadline: the loss figure counts both.
+			s += fmt.Sprintf(" (lost or late %.3g%%)", r.LossPct())
+		}
+		s += fmt.Sprintf("  dup %d  reordered %d", r.Dup, r.Reordered)
 		if r.Reordered > 0 {
 			s += fmt.Sprintf(" (by up to %d)", r.MaxReorder)
 		}

@@ -33,7 +33,7 @@ func goldenResults() map[string]*Result {
 
 	udp := newResult(Target{"udp", "localhost", 7}, Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
 	udp.Addr = netip.MustParseAddrPort("127.0.0.1:7")
-	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind = 100, 1, 1, 1, 2
+	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind = 101, 1, 1, 1, 2
 	udp.Elapsed = 99400 * time.Microsecond
 	udp.Aborted = "connection refused: the echo server went away after 100 round trips"
 	for i := range 98 {

@@ -31,9 +31,9 @@ type Result struct {
 
 	Sent     uint64 // recorded round trips that finished
 	Received uint64 // replies that came back intact, in time
-	Lost     uint64 // no reply before the deadline
+	Lost     uint64 // no reply, before the deadline or after it
 	Corrupt  uint64 // a reply came back but differed from what was sent
-	Late     uint64 // UDP: intact replies that arrived after their round trip had ended (it was counted lost or corrupt)
+	Late     uint64 // UDP: an intact reply came after the deadline (counted here, not in Lost)
 	Behind   uint64 // sends that went out late because a round trip overran the interval
 	Dup      uint64 // UDP: extra copies of a reply that had already come back
 	// Reordered counts UDP replies that arrived after the reply to a later
@@ -210,7 +210,7 @@ func (r *Result) OK() bool {
 	if r.Mode == ModeThroughput {
 		return healthy && r.Corrupt == 0 && r.BytesSent > 0 && r.BytesReceived == r.BytesSent
 	}
-	return healthy && r.Received > 0 && r.Lost == 0 && r.Corrupt == 0
+	return healthy && r.Received > 0 && r.Lost == 0 && r.Late == 0 && r.Corrupt == 0
 }
 
 // RPS is intact round trips per second over the run, all connections
@@ -236,12 +236,13 @@ func gbps(n uint64, d time.Duration) float64 {
 	return float64(n) * 8 / d.Seconds() / 1e9
 }
 
-// LossPct returns Lost as a percentage of Sent.
+// LossPct returns the replies that missed their deadline, lost or late,
+// as a percentage of Sent.
 func (r *Result) LossPct() float64 {
 	if r.Sent == 0 {
 		return 0
 	}
-	return 100 * float64(r.Lost) / float64(r.Sent)
+	return 100 * float64(r.Lost+r.Late) / float64(r.Sent)
 }
 
 // merge combines the results of connections that ran in parallel: counts

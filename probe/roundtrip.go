@@ -163,10 +163,10 @@ func (s *session) classify(b []byte) verdict {
 		return mismatch
 	}
 	if seq >= s.warmup {
-		if sl := s.slot(seq); sl != nil && sl.state == slotReceived {
+		if sl := s.slot(seq); sl != nil && sl.state != slotLost {
 			s.res.Dup++
 		} else {
-			s.res.Late++
+			s.late(sl)
 		}
 	}
 	s.log.Debug().Uint64("seq", seq).Msg("stale reply")

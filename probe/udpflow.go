@@ -22,6 +22,7 @@ const (
 	slotReceived           // an intact reply came back in time
 	slotLost               // no reply before the timeout
 	slotCorrupt            // a damaged reply came back
+	slotLate               // the intact reply came back after the timeout
 )
 
 type slot struct {
@@ -249,10 +250,24 @@ func (s *session) match(b []byte, now time.Time, next uint64) {
 	case seq < s.warmup:
 	case !ok:
 		s.res.Corrupt++
-	case sl != nil && sl.state == slotReceived:
-		s.res.Dup++
+	case sl != nil && sl.state != slotLost:
+		s.res.Dup++ // a second copy of a reply already counted
 	default: // lost, or too old for the ring to remember
-		s.res.Late++
+		s.late(sl)
+	}
+}
+
+// late counts an intact reply that came after its timeout. It was counted
+// lost when the timeout ran out; now it is counted late instead, once. A
+// reply too old for the ring to remember was lost too: anything else would
+// have come back within the timeout.
+func (s *session) late(sl *slot) {
+	s.res.Late++
+	if s.res.Lost > 0 {
+		s.res.Lost--
+	}
+	if sl != nil {
+		sl.state = slotLate // a second copy is a dup
 	}
 }
 

@@ -1,0 +1,101 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeFields returns the field names in the first column of the README
+// table between <!-- name --> and <!-- /name -->; a row may name several,
+// each in backquotes.
+func readmeFields(t *testing.T, readme, name string) []string {
+	t.Helper()
+	start, end := "<!-- "+name+" -->", "<!-- /"+name+" -->"
+	i, j := strings.Index(readme, start), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %s ... %s", start, end)
+	}
+	var fields []string
+	for _, line := range strings.Split(readme[i+len(start):j], "\n") {
+		cols := strings.Split(line, "|")
+		if len(cols) < 3 {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([a-z0-9_]+)`").FindAllStringSubmatch(cols[1], -1) {
+			fields = append(fields, m[1])
+		}
+	}
+	slices.Sort(fields)
+	return fields
+}
+
+// keysOf decodes one JSON object and returns its keys, and the object.
+func keysOf(t *testing.T, b []byte) ([]string, map[string]any) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return slices.Sorted(maps.Keys(m)), m
+}
+
+// TestJSONFieldsAreTheREADMEs: every field the JSON output can have is in
+// the README's tables, and every field there is one the output has.
+func TestJSONFieldsAreTheREADMEs(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+
+	// A result with every optional field: TCP (connect_us), a schedule
+	// (rtt_raw_us), connect times, a stream, an early stop, a read method.
+	r := newResult(Target{"tcp", "127.0.0.1", 7}, Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second})
+	r.Addr = goldenResults()["tcp"].Addr
+	r.Sent, r.Elapsed, r.SendFor = 2, time.Second, time.Second
+	r.record(20*time.Microsecond, 19*time.Microsecond)
+	r.record(22*time.Microsecond, 21*time.Microsecond)
+	connects := newDist()
+	connects.record(15 * time.Microsecond)
+	r.Connects = &connects
+	r.BytesSent, r.BytesReceived = 1<<20, 1<<20
+	r.Aborted, r.Reads = "interrupted", "by blocking read(2)"
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	got, obj := keysOf(t, js.Bytes())
+	if want := readmeFields(t, readme, "json-summary"); !slices.Equal(got, want) {
+		t.Errorf("JSON fields and README's json-summary table differ\njson:   %v\nREADME: %v", got, want)
+	}
+	stats := readmeFields(t, readme, "json-stats")
+	for _, name := range []string{"rtt_us", "rtt_raw_us", "connects_us"} {
+		sub, _ := json.Marshal(obj[name])
+		if got, _ := keysOf(t, sub); !slices.Equal(got, stats) {
+			t.Errorf("%s has %v, README's json-stats table %v", name, got, stats)
+		}
+	}
+
+	iv := Interval{To: time.Second, Sent: 2, Received: 2, Dist: newDist()}
+	iv.record(20 * time.Microsecond)
+	js.Reset()
+	if err := iv.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	got, obj = keysOf(t, js.Bytes())
+	if want := readmeFields(t, readme, "json-interval"); !slices.Equal(got, want) {
+		t.Errorf("interval JSON fields and README's json-interval table differ\njson:   %v\nREADME: %v", got, want)
+	}
+	sub, _ := json.Marshal(obj["rtt_us"])
+	if got, _ := keysOf(t, sub); !slices.Equal(got, stats) {
+		t.Errorf("an interval's rtt_us has %v, README's json-stats table %v", got, stats)
+	}
+}
