@@ -93,8 +93,8 @@ func LoadProbe(args, environ []string, help io.Writer) (Probe, error) {
 		return c, usagef("%s and %s text disagree; give one of them", name("JSON"), name("Output"))
 	case c.Mode != probe.ModeRTT && c.Target.Network == "udp":
 		return c, usagef("%s %s measures TCP only; use a tcp:// URL", name("Mode"), c.Mode)
-	case (c.Output == OutputCSV || c.Output == OutputJSONL || c.Every > 0) && c.Mode != probe.ModeRTT:
-		return c, usagef("%s %s has no per-round-trip or interval report; use text or json", name("Mode"), c.Mode)
+	case c.Output == OutputCSV && c.Mode != probe.ModeRTT:
+		return c, usagef("%s %s has no per-round-trip rows for csv; use text, json or jsonl", name("Mode"), c.Mode)
 	case c.Conns == 0:
 		return c, usagef("%s: 0 connections would measure nothing; give 1 or more", name("Conns"))
 	case c.Rate > 0 && c.Interval > 0:

@@ -6,16 +6,27 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Interval is what the connections of a run counted between two reports.
 type Interval struct {
+	Mode                                     Mode          // what the run measures
 	From, To                                 time.Duration // since the run started
 	Sent, Received, Lost, Corrupt, Late, Dup uint64
+	// BytesSent and BytesReceived are the throughput stream's, written and
+	// echoed back intact (ModeThroughput).
+	BytesSent, BytesReceived uint64
 	// Dist holds the RTTs received in the interval, timed as the run's
 	// are (from when each send was due, on a schedule).
 	Dist
+}
+
+// Gbps returns the interval's stream rates out and back, in Gbit/s.
+func (iv *Interval) Gbps() (sent, received float64) {
+	d := iv.To - iv.From
+	return gbps(iv.BytesSent, d), gbps(iv.BytesReceived, d)
 }
 
 // RPS is intact round trips per second in the interval.
@@ -39,16 +50,22 @@ type published struct {
 	counts   [6]uint64 // Sent, Received, Lost, Corrupt, Late, Dup so far
 	dist     Dist      // RTTs since the reporter last took them
 	lastSent time.Time // when the session last published
+
+	// The throughput stream's writer and reader count here as they go,
+	// each from its own goroutine.
+	bytesSent, bytesReceived atomic.Uint64
 }
 
 // publish hands the session's counts and the RTTs since the last
 // publication to the reporter, at most every publishEvery unless forced.
-func (s *session) publish(now time.Time, force bool) {
-	p := s.pub
+func (s *session) publish(now time.Time, force bool) { s.pub.publish(s.res, now, force) }
+
+// publish publishes r's counts and the RTTs recorded in r.iv since the last
+// publication, at most every publishEvery unless forced; p may be nil.
+func (p *published) publish(r *Result, now time.Time, force bool) {
 	if p == nil || !force && now.Sub(p.lastSent) < publishEvery {
 		return
 	}
-	r := s.res
 	p.mu.Lock()
 	p.counts = [6]uint64{r.Sent, r.Received, r.Lost, r.Corrupt, r.Late, r.Dup}
 	p.dist.merge(r.iv)
@@ -65,18 +82,23 @@ func (d *Dist) reset() {
 
 // reporter turns the sessions' publications into Intervals.
 type reporter struct {
-	pubs  []*published
-	start time.Time
-	last  time.Duration
-	prev  [6]uint64
-	emit  func(Interval)
+	pubs      []*published
+	mode      Mode
+	start     time.Time
+	last      time.Duration
+	prev      [6]uint64
+	prevBytes [2]uint64
+	emit      func(Interval)
 }
 
 // take builds the interval that ends now, taking each session's RTTs.
 func (rp *reporter) take(now time.Time) {
-	iv := Interval{From: rp.last, To: now.Sub(rp.start), Dist: newDist()}
+	iv := Interval{Mode: rp.mode, From: rp.last, To: now.Sub(rp.start), Dist: newDist()}
 	var total [6]uint64
+	var bytes [2]uint64
 	for _, p := range rp.pubs {
+		bytes[0] += p.bytesSent.Load()
+		bytes[1] += p.bytesReceived.Load()
 		p.mu.Lock()
 		for i, c := range p.counts {
 			total[i] += c
@@ -91,7 +113,8 @@ func (rp *reporter) take(now time.Time) {
 	// whose timeout ran out in this interval.
 	lost := total[2] + total[4] - rp.prev[2] - rp.prev[4]
 	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), lost, d(3), d(4), d(5)
-	rp.prev, rp.last = total, iv.To
+	iv.BytesSent, iv.BytesReceived = bytes[0]-rp.prevBytes[0], bytes[1]-rp.prevBytes[1]
+	rp.prev, rp.prevBytes, rp.last = total, bytes, iv.To
 	rp.emit(iv)
 }
 
@@ -115,11 +138,21 @@ func (rp *reporter) run(period time.Duration, stop <-chan struct{}) {
 
 // WriteText writes the interval as one line.
 func (iv *Interval) WriteText(w io.Writer) error {
-	line := fmt.Sprintf("%6.2f-%.2f s  sent %d  lost %d  corrupt %d", iv.From.Seconds(), iv.To.Seconds(), iv.Sent, iv.Lost, iv.Corrupt)
-	if iv.Count() > 0 {
-		line += fmt.Sprintf("  rtt p50 %s  p99 %s  max %s", fmtDuration(iv.Quantile(50)), fmtDuration(iv.Quantile(99)), fmtDuration(iv.Max))
+	span := fmt.Sprintf("%6.2f-%.2f s", iv.From.Seconds(), iv.To.Seconds())
+	if iv.Mode == ModeThroughput {
+		out, back := iv.Gbps()
+		_, err := fmt.Fprintf(w, "%s  sent %.2f Gbit/s  echoed %.2f Gbit/s (checked)\n", span, out, back)
+		return err
 	}
-	_, err := fmt.Fprintf(w, "%s  %.0f round trips/s\n", line, iv.RPS())
+	what, unit := "rtt", "round trips/s"
+	if iv.Mode == ModeConnect {
+		what, unit = "connect+echo+close", "connections/s"
+	}
+	line := fmt.Sprintf("%s  sent %d  lost %d  corrupt %d", span, iv.Sent, iv.Lost, iv.Corrupt)
+	if iv.Count() > 0 {
+		line += fmt.Sprintf("  %s p50 %s  p99 %s  max %s", what, fmtDuration(iv.Quantile(50)), fmtDuration(iv.Quantile(99)), fmtDuration(iv.Max))
+	}
+	_, err := fmt.Fprintf(w, "%s  %.0f %s\n", line, iv.RPS(), unit)
 	return err
 }
 
@@ -127,6 +160,7 @@ func (iv *Interval) WriteText(w io.Writer) error {
 // true tells it from the summary that follows the intervals in jsonl.
 type jsonInterval struct {
 	Interval bool     `json:"interval"`
+	Mode     Mode     `json:"mode"`
 	FromS    float64  `json:"from_s"`
 	ToS      float64  `json:"to_s"`
 	Sent     uint64   `json:"sent"`
@@ -137,11 +171,18 @@ type jsonInterval struct {
 	Dup      uint64   `json:"dup"`
 	RPS      float64  `json:"round_trips_per_s"`
 	RTT      *jsonRTT `json:"rtt_us"`
+	// ModeThroughput only.
+	BytesSent     uint64  `json:"bytes_sent,omitempty"`
+	BytesReceived uint64  `json:"bytes_received,omitempty"`
+	SendGbps      float64 `json:"send_gbit_s,omitempty"`
+	ReceiveGbps   float64 `json:"receive_gbit_s,omitempty"`
 }
 
 // WriteJSON writes the interval as one JSON object and a newline.
 func (iv *Interval) WriteJSON(w io.Writer) error {
-	j := jsonInterval{Interval: true, FromS: iv.From.Seconds(), ToS: iv.To.Seconds(),
+	out, back := iv.Gbps()
+	j := jsonInterval{Interval: true, Mode: iv.Mode, FromS: iv.From.Seconds(), ToS: iv.To.Seconds(),
+		BytesSent: iv.BytesSent, BytesReceived: iv.BytesReceived, SendGbps: round3(out), ReceiveGbps: round3(back),
 		Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Corrupt: iv.Corrupt, Late: iv.Late, Dup: iv.Dup,
 		RPS: math.Round(iv.RPS()*10) / 10}
 	if iv.Count() > 0 {

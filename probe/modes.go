@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,7 +42,9 @@ func (m *Mode) UnmarshalText(b []byte) error {
 
 // runConnects is one connection's share of ModeConnect. Its first
 // connection, opened by Run to prove the target reachable, is not a sample.
-func runConnects(ctx context.Context, c opened, res *Result, o Options) {
+// pub, if not nil, gets the counts for interval reports.
+func runConnects(ctx context.Context, c opened, res *Result, o Options, pub *published) {
+	defer func() { pub.publish(res, time.Now(), true) }()
 	c.conn.Close()
 	connects := newDist()
 	res.Connects = &connects
@@ -61,6 +64,7 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options) {
 		if !connectOnce(ctx, c.addr, uint64(i), out, in, i >= o.Warmup, res, o) {
 			break
 		}
+		pub.publish(res, time.Now(), false)
 	}
 	if !first.IsZero() {
 		res.Elapsed = time.Since(first)
@@ -113,8 +117,13 @@ const streamChunk = 256 << 10
 
 // runStream is one connection's share of ModeThroughput: a writer streams
 // the pattern for Duration and then half-closes; the reader checks every
-// byte that comes back, until the server closes its side.
-func runStream(ctx context.Context, c opened, res *Result, o Options) {
+// byte that comes back, until the server closes its side. Both count their
+// bytes in pub, if not nil, for interval reports.
+func runStream(ctx context.Context, c opened, res *Result, o Options, pub *published) {
+	var sent, received *atomic.Uint64
+	if pub != nil {
+		sent, received = &pub.bytesSent, &pub.bytesReceived
+	}
 	defer c.conn.Close()
 	// A past deadline wakes the writer and the reader at once.
 	defer context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })()
@@ -127,8 +136,8 @@ func runStream(ctx context.Context, c opened, res *Result, o Options) {
 	}
 	start := time.Now()
 	werr := make(chan error, 1)
-	go func() { werr <- streamWrite(ctx, c.conn, pat, start, o.Duration, res) }()
-	rerr := streamRead(ctx, c.conn, pat, o.Timeout, res)
+	go func() { werr <- streamWrite(ctx, c.conn, pat, start, o.Duration, res, sent) }()
+	rerr := streamRead(ctx, c.conn, pat, o.Timeout, res, received)
 	res.Elapsed = time.Since(start)
 	if rerr != nil {
 		c.conn.SetDeadline(time.Unix(1, 0)) // the writer must not wait for a reader that stopped
@@ -150,12 +159,20 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time, d time.Duration, res *Result) error {
+// add adds n to c, if there is a c.
+func add(c *atomic.Uint64, n int) {
+	if c != nil {
+		c.Add(uint64(n))
+	}
+}
+
+func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time, d time.Duration, res *Result, sent *atomic.Uint64) error {
 	var off uint64
 	for ctx.Err() == nil && time.Since(start) < d {
 		p := off % streamPeriod
 		n, err := conn.Write(pat[p : p+streamChunk])
 		off += uint64(n)
+		add(sent, n)
 		if err != nil {
 			res.BytesSent, res.SendFor = off, time.Since(start)
 			if ctx.Err() != nil {
@@ -171,7 +188,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 	return nil
 }
 
-func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Duration, res *Result) error {
+func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Duration, res *Result, received *atomic.Uint64) error {
 	buf := make([]byte, streamChunk)
 	var off uint64
 	for {
@@ -187,6 +204,7 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 			return fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n))
 		}
 		off += uint64(n)
+		add(received, n)
 		if errors.Is(err, io.EOF) {
 			res.BytesReceived = off
 			return nil

@@ -138,18 +138,19 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 			res := newResult(t, o)
 			res.Addr, res.Connect = c.addr, c.connect
 			results[i] = res
+			if pubs[i] != nil {
+				iv := newDist()
+				res.iv = &iv
+			}
 			switch o.Mode {
 			case ModeConnect:
-				runConnects(ctx, c, res, o)
+				runConnects(ctx, c, res, o, pubs[i])
 			case ModeThroughput:
-				runStream(ctx, c, res, o)
+				runStream(ctx, c, res, o, pubs[i])
 			default:
 				offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
 				s := newSession(i, c.conn, res, o, log)
-				if s.pub = pubs[i]; s.pub != nil {
-					iv := newDist()
-					res.iv = &iv
-				}
+				s.pub = pubs[i]
 				errs[i] = s.run(ctx, start.Add(offset))
 			}
 		})
@@ -170,13 +171,16 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 // filling pubs for the sessions, and returns the function that ends it
 // after the sessions have made their last publications.
 func startReporter(o Options, pubs []*published, start time.Time) (stop func()) {
-	if o.Report == nil || o.ReportEvery <= 0 || (o.Mode != "" && o.Mode != ModeRTT) {
+	if o.Report == nil || o.ReportEvery <= 0 {
 		return func() {}
 	}
 	for i := range pubs {
 		pubs[i] = &published{dist: newDist()}
 	}
-	rp := &reporter{pubs: pubs, start: start, emit: o.Report}
+	rp := &reporter{pubs: pubs, start: start, emit: o.Report, mode: o.Mode}
+	if rp.mode == "" {
+		rp.mode = ModeRTT
+	}
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() { rp.run(o.ReportEvery, done); close(finished) }()
 	return func() { close(done); <-finished }

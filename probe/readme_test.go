@@ -84,7 +84,9 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 		}
 	}
 
-	iv := Interval{To: time.Second, Sent: 2, Received: 2, Dist: newDist()}
+	// Stream fields appear in throughput intervals only; one interval with
+	// everything shows them all.
+	iv := Interval{Mode: ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20, Dist: newDist()}
 	iv.record(20 * time.Microsecond)
 	js.Reset()
 	if err := iv.WriteJSON(&js); err != nil {
