@@ -159,6 +159,8 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 		{"negative count", []string{"tcp://127.0.0.1:7", "--count", "-1"}, nil, `--count: "-1" is not a whole number`},
 		{"zero timeout", []string{"tcp://127.0.0.1:7", "--timeout", "0"}, nil, "--timeout: a timeout of 0"},
 		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, "http://127.0.0.1:7"},
+		{"csv of a stream", []string{"tcp://127.0.0.1:7", "--mode", "throughput", "--output", "csv"}, nil,
+			"--mode throughput has no per-round-trip rows for csv; use text, json or jsonl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
