@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net"
@@ -88,27 +87,7 @@ func slowReader(t *testing.T, addr string) *net.TCPConn {
 func TestTCPEchoToASlowReaderArrivesWhole(t *testing.T) {
 	t.Parallel()
 	addr, _, _ := serveTCP(t, &TCP{})
-	c := slowReader(t, addr)
-	want := make([]byte, 8<<20)
-	rand.Read(want)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(want)
-		if err == nil {
-			err = c.CloseWrite()
-		}
-		werr <- err
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("read echo: %v", err)
-	}
-	if err := <-werr; err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("echoed %d bytes, want the same %d bytes back", len(got), len(want))
-	}
+	echoesWhole(t, slowReader(t, addr), 8<<20)
 }
 
 // TestTCPIdleTimeoutClosesAPeerThatStopsReading: a peer that writes but

@@ -124,12 +124,16 @@ func isReset(err error) bool { return err != nil && strings.Contains(err.Error()
 func TestTCPEchoesOneMiBIntactWithHalfClose(t *testing.T) {
 	t.Parallel()
 	addr, _, _ := serveTCP(t, &TCP{})
-	c := dial(t, addr)
-	want := make([]byte, 1<<20)
-	rand.Read(want)
+	echoesWhole(t, dial(t, addr), 1<<20)
+}
 
-	// Write everything, then half-close: the server must still echo what it
-	// has not yet sent, and only then close.
+// echoesWhole writes n random bytes on c and then half-closes it, while it
+// reads the echo: the server must still echo what it has not yet sent, and
+// only then close. Every byte must come back, in order.
+func echoesWhole(t *testing.T, c *net.TCPConn, n int) {
+	t.Helper()
+	want := make([]byte, n)
+	rand.Read(want)
 	werr := make(chan error, 1)
 	go func() {
 		_, err := c.Write(want)

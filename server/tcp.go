@@ -85,6 +85,27 @@ func (s *TCP) admit(peer netip.AddrPort) bool {
 	return true
 }
 
+// drain waits for what serves the open connections (their goroutines, or
+// the event loops) for DrainTimeout, then closes what is still open and
+// waits again.
+func (s *TCP) drain(serving *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { serving.Wait(); close(done) }()
+	timer := time.NewTimer(s.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-timer.C:
+	}
+	s.closeAll("drain timeout")
+	<-done
+}
+
+// CloseAll closes every open connection now; Serve still returns only once
+// it has stopped. It is how a second signal stops at once.
+func (s *TCP) CloseAll() { s.closeAll("stopped") }
+
 // closed counts and logs a connection that has been closed, and why.
 func (s *TCP) closed(peer netip.AddrPort, in, out uint64, opened time.Time, why string) {
 	s.open.Add(-1)

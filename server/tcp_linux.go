@@ -90,25 +90,7 @@ func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// drain waits for the loops for DrainTimeout, then closes what is open.
-func (s *TCP) drain(running *sync.WaitGroup) {
-	done := make(chan struct{})
-	go func() { running.Wait(); close(done) }()
-	timer := time.NewTimer(s.DrainTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-		return
-	case <-timer.C:
-	}
-	s.closeAll("drain timeout")
-	<-done
-}
-
-// CloseAll closes every open connection now; Serve still returns only once
-// it has stopped. It is how a second signal stops at once.
-func (s *TCP) CloseAll() { s.closeAll("stopped") }
-
+// closeAll has every loop close its connections, giving why as the reason.
 func (s *TCP) closeAll(why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

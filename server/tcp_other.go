@@ -81,25 +81,7 @@ func (s *TCP) track(c net.Conn) *tcpConn {
 	return tc
 }
 
-// drain waits for open connections for DrainTimeout, then closes them.
-func (s *TCP) drain(wg *sync.WaitGroup) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	timer := time.NewTimer(s.DrainTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-		return
-	case <-timer.C:
-	}
-	s.closeAll("drain timeout")
-	<-done
-}
-
-// CloseAll closes every open connection now; Serve still returns only once
-// their goroutines have ended. It is how a second signal stops at once.
-func (s *TCP) CloseAll() { s.closeAll("stopped") }
-
+// closeAll closes every open connection, giving why as the reason.
 func (s *TCP) closeAll(why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
