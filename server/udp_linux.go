@@ -83,7 +83,8 @@ func (b *udpBatchBufs) sendmmsg(fd, from, to int) (int, error) {
 	return int(r), nil
 }
 
-// peer is the source of received datagram i.
+// peer is the address in h: the source of a received datagram, or where
+// its reply goes.
 func (b *udpBatchBufs) peer(h *unix.Msghdr) netip.AddrPort {
 	switch sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(h.Name)); sa.Family {
 	case unix.AF_INET:
