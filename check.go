@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"loopback/config"
-	"loopback/probe"
-	"loopback/server"
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/probe"
+	"github.com/loopback-dev/loopback/server"
 )
 
 // checkTimeout is how long one round trip of the self-check may take: on a

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"loopback/config"
-	"loopback/diag"
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/diag"
 )
 
 // The diagnostics read the running machine; diag.System's zero value is it.

@@ -1,4 +1,4 @@
-module loopback
+module github.com/loopback-dev/loopback
 
 go 1.26.8
 
@@ -7,10 +7,10 @@ require (
 	github.com/caarlos0/env/v10 v10.0.0
 	github.com/rs/zerolog v1.35.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.50.0
 )
 
 require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )

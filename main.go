@@ -16,8 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"loopback/config"
-	"loopback/server"
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/server"
 )
 
 func main() {

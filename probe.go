@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
-	"loopback/config"
-	"loopback/probe"
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/probe"
 )
 
 // runProbe is `loopback probe URL`: measure, report on stdout, and exit 1

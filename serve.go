@@ -16,9 +16,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"loopback/config"
-	"loopback/diag"
-	"loopback/server"
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/diag"
+	"github.com/loopback-dev/loopback/server"
 )
 
 // runServe is `loopback serve`: bind, announce the address, echo until a

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"loopback/probe"
+	"github.com/loopback-dev/loopback/probe"
 )
 
 const serveSynopsis = `usage: loopback serve [flags]

@@ -8,7 +8,7 @@ package config
 import (
 	"time"
 
-	"loopback/probe"
+	"github.com/loopback-dev/loopback/probe"
 )
 
 // Prefix starts the name of every environment variable the program reads.

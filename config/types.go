@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"loopback/probe"
+	"github.com/loopback-dev/loopback/probe"
 )
 
 // Each setting has one type, and each type one parser, used for the
