@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/yield"
 )
 
 // udpBufSize is one byte more than the largest datagram loopback carries,
@@ -38,19 +40,19 @@ type session struct {
 	// fake time pass.
 	spinBelow time.Duration
 
-	seq       uint64    // current round trip, warm-up ones included
-	warmup    uint64    // round trips before recording starts
-	start     time.Time // round trip i is due at start + i*Interval
-	firstSend time.Time // when the first recorded round trip was sent
-	sent      time.Time // when the current round trip was sent; zero until then
-	yielded   time.Time // when the loop last let the scheduler run
-	got       int       // bytes of the current TCP reply read before an error
-	writing   bool      // the current TCP error happened while sending
-	replied   bool      // something came back at some point: the target is live
-	deadline  time.Time // when the current read gives up
-	spin      *spinner  // with BusyPoll: reads spin instead of parking
-	poll      *spinner  // UDP on a schedule: spins just before a send is due
-	block     *blocker  // the rest: reads sleep in the kernel, as a C client's do
+	seq       uint64      // current round trip, warm-up ones included
+	warmup    uint64      // round trips before recording starts
+	start     time.Time   // round trip i is due at start + i*Interval
+	firstSend time.Time   // when the first recorded round trip was sent
+	sent      time.Time   // when the current round trip was sent; zero until then
+	yielded   yield.Clock // when the loop last let the scheduler run
+	got       int         // bytes of the current TCP reply read before an error
+	writing   bool        // the current TCP error happened while sending
+	replied   bool        // something came back at some point: the target is live
+	deadline  time.Time   // when the current read gives up
+	spin      *spinner    // with BusyPoll: reads spin instead of parking
+	poll      *spinner    // UDP on a schedule: spins just before a send is due
+	block     *blocker    // the rest: reads sleep in the kernel, as a C client's do
 	stopped   atomic.Bool
 	slots     []slot     // UDP: what became of each recent datagram
 	pub       *published // with Options.Report: counts handed to the reporter
@@ -186,21 +188,10 @@ func (s *session) step(ctx context.Context, done <-chan struct{}) bool {
 	return goOn
 }
 
-// yieldEvery is half the runtime's 10 ms time slice.
-const yieldEvery = 5 * time.Millisecond
-
-// yieldNowAndThen lets the scheduler run every few milliseconds. A
-// goroutine that goes from one system call to the next never yields on its
-// own, and the runtime answers that every 10 ms by taking its P away in
-// the middle of a read and by waking its monitor thread every 20 µs for a
-// while after: on two cores that thread competes with the echo being
-// measured. A yield costs a fraction of a microsecond.
-func (s *session) yieldNowAndThen() {
-	if s.sent.Sub(s.yielded) >= yieldEvery {
-		runtime.Gosched()
-		s.yielded = s.sent
-	}
-}
+// yieldNowAndThen lets the scheduler run every few milliseconds (see
+// package yield): on two cores the runtime's monitor thread would otherwise
+// compete with the echo being measured.
+func (s *session) yieldNowAndThen() { s.yielded.Tick(s.sent.Sub(s.start)) }
 
 // sample writes one row for --output csv; a write error is kept by the
 // writer and reported when it is flushed.

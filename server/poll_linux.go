@@ -2,21 +2,19 @@ package server
 
 import (
 	"fmt"
-	"runtime"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopback-dev/loopback/internal/yield"
 )
 
 // The Linux servers wait in epoll_wait themselves rather than in Go's
 // poller: a goroutine woken through the poller waits for a second thread to
 // hand it the event, which profiles showed costing as much CPU as the echo
 // and 8 µs per round trip.
-const (
-	maxEvents  = 256                  // epoll events taken per wake-up
-	yieldEvery = 5 * time.Millisecond // half the runtime's 10 ms time slice
-)
+const maxEvents = 256 // epoll events taken per wake-up
 
 // poller is an epoll set and an eventfd in it, through which other
 // goroutines wake the one goroutine that waits on the set.
@@ -26,7 +24,7 @@ type poller struct {
 	ev       unix.EpollEvent // epoll_ctl's argument, kept here so it does not escape per call
 	epoch    time.Time
 	now      time.Duration // since epoch, read once per wake-up
-	yielded  time.Duration // when the goroutine last let the scheduler run
+	yielded  yield.Clock   // when the goroutine last let the scheduler run
 }
 
 func newPoller() (*poller, error) {
@@ -60,15 +58,7 @@ func (p *poller) unwatch(fd int) { unix.EpollCtl(p.ep, unix.EPOLL_CTL_DEL, fd, n
 // wait returns the next events, sleeping at most msec milliseconds (-1:
 // until there are some). Only a broken epoll set makes it fail.
 func (p *poller) wait(msec int) ([]unix.EpollEvent, error) {
-	if p.now-p.yielded >= yieldEvery {
-		// A goroutine that goes from one system call to the next looks to
-		// the runtime like one that never yields: every 10 ms it would take
-		// its P away in the middle of a call and wake its monitor thread
-		// every 20 µs for a while after, which cost more context switches
-		// than the echo itself. A yield costs a fraction of a microsecond.
-		runtime.Gosched()
-		p.yielded = p.now
-	}
+	p.yielded.Tick(p.now)
 	n, err := unix.EpollWait(p.ep, p.events, msec)
 	p.now = time.Since(p.epoch)
 	if err == unix.EINTR {
