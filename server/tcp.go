@@ -27,6 +27,7 @@ type TCP struct {
 	IdleTimeout  time.Duration // close a connection with no traffic for this long; 0: never
 	DrainTimeout time.Duration // on stop, how long open connections may go on
 	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
+	Engine       Engine        // how connections are waited on; the zero value picks the fastest there is
 	Log          zerolog.Logger
 
 	accepted, rejected, bytesIn, bytesOut atomic.Uint64
@@ -47,6 +48,31 @@ type TCPStats struct {
 func (s *TCP) Stats() TCPStats {
 	return TCPStats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(),
 		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load()}
+}
+
+// Engine names how a TCP server waits on its connections. Both keep the
+// same contract; the choice is one of speed and of what the system has.
+type Engine string
+
+// The engines. EngineLoops exists on Linux only.
+const (
+	EngineAuto       Engine = ""           // EngineLoops where there is epoll, else EngineGoroutines
+	EngineLoops      Engine = "loops"      // a few epoll event loops own every connection
+	EngineGoroutines Engine = "goroutines" // a goroutine per connection, on Go's own poller
+)
+
+// Effective says which engine Serve will run, and with how many event
+// loops (0 for the goroutine engine), after defaults: what the listening
+// log event reports, so that a setting that never reached the server shows.
+func (s *TCP) Effective() (Engine, int) {
+	e := s.Engine
+	if e == EngineAuto {
+		e = defaultEngine
+	}
+	if e == EngineGoroutines {
+		return e, 0
+	}
+	return e, s.loops()
 }
 
 // loops is how many event loops to run. An echo on loopback always shares

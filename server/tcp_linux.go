@@ -413,3 +413,6 @@ func send(fd int, p []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// defaultEngine is the fastest engine this system has.
+const defaultEngine = EngineLoops

@@ -166,3 +166,6 @@ func closeReason(c *tcpConn, err error) string {
 	}
 	return errReason(err)
 }
+
+// defaultEngine is the fastest engine this system has.
+const defaultEngine = EngineGoroutines
