@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 // echoClient is one connection to a running server and a round trip of
@@ -29,6 +30,10 @@ func newEchoClient(tb testing.TB, network string, size int) *echoClient {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close() })
+	// One deadline for the whole run, set once so that it costs the round
+	// trips nothing: a server that stops answering fails the benchmark
+	// instead of hanging the suite.
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
 	return &echoClient{conn: c, out: make([]byte, size), in: make([]byte, size), udp: network == "udp", tb: tb}
 }
 

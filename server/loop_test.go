@@ -14,12 +14,11 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// TestTCPManyConnectionsOverSeveralLoops: connections spread over three
+// tcpManyConnectionsOverSeveralLoops: connections spread over three
 // event loops are each echoed apart from the others, and the counters add
 // up once they are closed.
-func TestTCPManyConnectionsOverSeveralLoops(t *testing.T) {
-	t.Parallel()
-	s := &TCP{Loops: 3}
+func tcpManyConnectionsOverSeveralLoops(t *testing.T, e Engine) {
+	s := &TCP{Engine: e, Loops: 3}
 	addr, stop, done := serveTCP(t, s)
 	const conns, rounds = 40, 25
 	var wg sync.WaitGroup
@@ -68,7 +67,7 @@ func slowReader(t *testing.T, addr string) *net.TCPConn {
 	// the stream on the kernel's zero-window probes.
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		var err error
-		rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) })
+		rc.Control(func(fd uintptr) { err = setRcvBuf(fd, 4<<10) })
 		return err
 	}}
 	nc, err := d.Dial("tcp", addr)
@@ -81,22 +80,20 @@ func slowReader(t *testing.T, addr string) *net.TCPConn {
 	return c
 }
 
-// TestTCPEchoToASlowReaderArrivesWhole: 8 MiB, more than the kernel
+// tcpEchoToASlowReaderArrivesWhole: 8 MiB, more than the kernel
 // buffers of both ends hold, so the server must keep what the peer cannot
 // take yet and stop reading meanwhile; every byte still comes back in order.
-func TestTCPEchoToASlowReaderArrivesWhole(t *testing.T) {
-	t.Parallel()
-	addr, _, _ := serveTCP(t, &TCP{})
+func tcpEchoToASlowReaderArrivesWhole(t *testing.T, e Engine) {
+	addr, _, _ := serveTCP(t, &TCP{Engine: e})
 	echoesWhole(t, slowReader(t, addr), 8<<20)
 }
 
-// TestTCPIdleTimeoutClosesAPeerThatStopsReading: a peer that writes but
+// tcpIdleTimeoutClosesAPeerThatStopsReading: a peer that writes but
 // never reads leaves the server with an echo it cannot send; that is no
 // traffic either, and the idle timeout ends it.
-func TestTCPIdleTimeoutClosesAPeerThatStopsReading(t *testing.T) {
-	t.Parallel()
+func tcpIdleTimeoutClosesAPeerThatStopsReading(t *testing.T, e Engine) {
 	logs := &logBuffer{}
-	addr, _, _ := serveTCP(t, &TCP{IdleTimeout: 100 * time.Millisecond, Log: zerolog.New(logs)})
+	addr, _, _ := serveTCP(t, &TCP{Engine: e, IdleTimeout: 100 * time.Millisecond, Log: zerolog.New(logs)})
 	c := slowReader(t, addr)
 	werr := make(chan error, 1)
 	go func() {
@@ -109,12 +106,11 @@ func TestTCPIdleTimeoutClosesAPeerThatStopsReading(t *testing.T) {
 	}
 }
 
-// TestUDPBurstsFromManySocketsGoBackToEachSender: several sockets each send
+// udpBurstsFromManySocketsGoBackToEachSender: several sockets each send
 // a burst before reading, so the server takes many datagrams per read, and
 // every reply must still reach the socket that sent it. The debug log names
 // each sender as it is.
-func TestUDPBurstsFromManySocketsGoBackToEachSender(t *testing.T) {
-	t.Parallel()
+func udpBurstsFromManySocketsGoBackToEachSender(t *testing.T, e Engine) {
 	for _, ip := range []string{"127.0.0.1", "::1"} {
 		t.Run(ip, func(t *testing.T) {
 			if probe, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0")); err != nil {
@@ -123,7 +119,7 @@ func TestUDPBurstsFromManySocketsGoBackToEachSender(t *testing.T) {
 				probe.Close()
 			}
 			logs := &logBuffer{}
-			s := &UDP{Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
+			s := &UDP{Engine: e, Log: zerolog.New(logs).Level(zerolog.DebugLevel)}
 			addr, stop := serveUDP(t, s, netip.AddrPortFrom(netip.MustParseAddr(ip), 0))
 			const socks, burst = 8, 20
 			clients := make([]*net.UDPConn, socks)

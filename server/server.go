@@ -4,6 +4,37 @@
 // Binding and serving are separate steps, as with net/http's Serve: Listen
 // returns bound sockets, so the caller knows the port (and sees a bind error)
 // before any traffic, and the Serve methods take a context that stops them.
+//
+// # One contract, two engines
+//
+// A server promises the same things whichever engine runs it: every byte
+// echoed in order, a half-close answered once everything read has been
+// written back, MaxConns, the idle timeout, the drain on stop, CloseAll,
+// the counters and the open/close log events. Two engines keep it: the
+// event loops (EngineLoops: epoll and raw non-blocking system calls, with
+// recvmmsg/sendmmsg batches for UDP; Linux only) and a goroutine per
+// connection on Go's poller (EngineGoroutines; every system). Linux runs
+// the loops by default, and either engine can be chosen there, so one table
+// of contract tests (contract_test.go) runs against both. What is policy
+// rather than waiting on sockets lives in tcp.go and is shared: admitting
+// and counting a connection (admit, closed), the drain (drain), the close
+// reasons and the accept back-off.
+//
+// # Time and byte budgets per connection
+//
+// What comes next for a connection (an echo held back for a delay, a
+// write paced to a rate, a close or reset after N bytes, reads stopped
+// after N bytes) is one decision per chunk read: when may these bytes go
+// back, and what happens to the connection after them. That decision will
+// be one shared function of the bytes counted so far and the time read; an
+// engine's only part is to hold the chunk until the time it is given. The
+// loops already hold an echo the peer is not ready for in a pooled buffer
+// and stop reading the connection meanwhile, so a held-back echo is the
+// same pending buffer waiting on a per-loop timer (epoll_wait's timeout is
+// the earliest one) rather than on EPOLLOUT; the goroutine engine waits on
+// a timer before its write. Neither engine learns what a fault is, so each
+// fault is written once, and byte order holds because a connection is not
+// read while an echo of it is held.
 package server
 
 import (

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -35,7 +39,54 @@ type TCP struct {
 	bulk                                  sync.Pool // *[]byte of bulkBufSize
 
 	mu  sync.Mutex
-	run tcpRun // what CloseAll reaches while Serve runs
+	run engineRun // what CloseAll reaches while Serve runs; nil otherwise
+}
+
+// engineRun is an engine while it serves, as CloseAll reaches it.
+type engineRun interface {
+	closeAll(why string)
+}
+
+// ErrEngineUnsupported is returned by Serve for an engine this system does
+// not have: the event loops need Linux's epoll.
+var ErrEngineUnsupported = errors.New("engine not supported on this system")
+
+// Serve echoes connections accepted on ln until ctx is done, then stops
+// accepting, lets open connections go on for DrainTimeout, closes the rest,
+// and returns once every connection is closed. It returns nil after a stop
+// through ctx, or the error that ended accepting.
+//
+// Serve owns ln from the start: ln is closed when Serve returns, whatever
+// the outcome, and the event-loop engine closes it at once, having taken a
+// descriptor of its own for the same socket. The caller reads ln.Addr
+// before calling Serve, not after.
+func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	switch e, _ := s.Effective(); e {
+	case EngineLoops:
+		return s.serveLoops(ctx, ln)
+	case EngineGoroutines:
+		return s.serveGoroutines(ctx, ln)
+	default:
+		ln.Close()
+		return fmt.Errorf("tcp: engine %q: want %q or %q", e, EngineLoops, EngineGoroutines)
+	}
+}
+
+// running records the engine CloseAll reaches; nil once it has stopped.
+func (s *TCP) running(r engineRun) {
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+}
+
+// closeAll has the running engine close every connection, giving why as
+// the reason.
+func (s *TCP) closeAll(why string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run != nil {
+		s.run.closeAll(why)
+	}
 }
 
 // TCPStats counts what a TCP server did; read it with Stats.
@@ -65,10 +116,7 @@ const (
 // loops (0 for the goroutine engine), after defaults: what the listening
 // log event reports, so that a setting that never reached the server shows.
 func (s *TCP) Effective() (Engine, int) {
-	e := s.Engine
-	if e == EngineAuto {
-		e = defaultEngine
-	}
+	e := cmp.Or(s.Engine, defaultEngine)
 	if e == EngineGoroutines {
 		return e, 0
 	}

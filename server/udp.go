@@ -1,6 +1,10 @@
 package server
 
 import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
@@ -15,7 +19,8 @@ const udpBufSize = 65536
 // UDP answers each datagram with one datagram of the same bytes, sent to
 // its source. The zero value is ready to use and logs nothing.
 type UDP struct {
-	Log zerolog.Logger
+	Engine Engine // EngineLoops: recvmmsg batches on Linux; EngineGoroutines: portable
+	Log    zerolog.Logger
 
 	datagrams, bytes, dropped atomic.Uint64
 }
@@ -28,4 +33,20 @@ type UDPStats struct {
 // Stats returns the counters so far.
 func (s *UDP) Stats() UDPStats {
 	return UDPStats{Datagrams: s.datagrams.Load(), Bytes: s.bytes.Load(), Dropped: s.dropped.Load()}
+}
+
+// Serve echoes datagrams on pc until ctx is done, then closes pc and
+// returns nil. A datagram in flight at that moment is not answered: UDP
+// promises nothing more, and there is nothing to drain. Like TCP's Serve,
+// it owns pc from the start.
+func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+	switch e := cmp.Or(s.Engine, defaultEngine); e {
+	case EngineLoops:
+		return s.serveBatch(ctx, pc)
+	case EngineGoroutines:
+		return s.servePortable(ctx, pc)
+	default:
+		pc.Close()
+		return fmt.Errorf("udp: engine %q: want %q or %q", e, EngineLoops, EngineGoroutines)
+	}
 }

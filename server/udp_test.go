@@ -38,9 +38,8 @@ func serveUDP(t testing.TB, s *UDP, addr netip.AddrPort) (bound netip.AddrPort, 
 	return l.UDP.LocalAddr().(*net.UDPAddr).AddrPort(), stop
 }
 
-func TestUDPEchoesEverySizeWhole(t *testing.T) {
-	t.Parallel()
-	s := &UDP{}
+func udpEchoesEverySizeWhole(t *testing.T, e Engine) {
+	s := &UDP{Engine: e}
 	addr, stop := serveUDP(t, s, loopback4)
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
@@ -74,14 +73,13 @@ func TestUDPEchoesEverySizeWhole(t *testing.T) {
 	}
 }
 
-func TestUDPOverIPv6(t *testing.T) {
-	t.Parallel()
+func udpOverIPv6(t *testing.T, e Engine) {
 	probe, err := net.ListenPacket("udp", "[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
 	probe.Close()
-	addr, _ := serveUDP(t, &UDP{}, netip.MustParseAddrPort("[::1]:0"))
+	addr, _ := serveUDP(t, &UDP{Engine: e}, netip.MustParseAddrPort("[::1]:0"))
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,3 @@
-//go:build !linux
-
 package server
 
 import (
@@ -14,30 +12,41 @@ import (
 	"time"
 )
 
-// Where there is no epoll, each connection has a goroutine that echoes
+// In the goroutine engine each connection has a goroutine that echoes
 // through a small buffer of its own and borrows a bulk buffer from the pool
-// while a stream flows.
+// while a stream flows. It runs wherever Go does, on Go's own poller.
 const smallBufSize = 2 << 10
 
-// tcpRun is the connections open while Serve runs.
-type tcpRun struct {
+// goroutineRun is the connections open while the goroutine engine serves.
+type goroutineRun struct {
+	mu    sync.Mutex
 	conns map[*tcpConn]struct{}
 }
 
-// Serve echoes connections accepted on ln until ctx is done, then closes ln,
-// lets open connections go on for DrainTimeout, closes the rest, and returns
-// once every connection's goroutine has ended. It returns nil after a stop
-// through ctx, or the error that ended accepting.
-func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+// closeAll closes every open connection, giving why as the reason.
+func (r *goroutineRun) closeAll(why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for tc := range r.conns {
+		tc.closeWith(why)
+	}
+}
+
+// serveGoroutines is Serve with a goroutine per connection.
+func (s *TCP) serveGoroutines(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	r := &goroutineRun{conns: make(map[*tcpConn]struct{})}
+	s.running(r)
 	var wg sync.WaitGroup
-	err := s.accept(ctx, ln, &wg)
+	err := s.accept(ctx, ln, r, &wg)
+	ln.Close() // from here on new connections are refused
 	s.drain(&wg)
+	s.running(nil)
 	return err
 }
 
-func (s *TCP) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
+func (s *TCP) accept(ctx context.Context, ln net.Listener, r *goroutineRun, wg *sync.WaitGroup) error {
 	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
@@ -58,36 +67,24 @@ func (s *TCP) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) e
 			continue
 		}
 		backoff = 0
-		if tc := s.track(c); tc != nil {
-			wg.Go(func() { s.echo(tc) })
+		if tc := s.track(c, r); tc != nil {
+			wg.Go(func() { s.echo(tc, r) })
 		}
 	}
 }
 
 // track registers a new connection, or closes it when MaxConns are open.
-func (s *TCP) track(c net.Conn) *tcpConn {
+func (s *TCP) track(c net.Conn, r *goroutineRun) *tcpConn {
 	peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	if !s.admit(peer) {
 		c.Close()
 		return nil
 	}
 	tc := &tcpConn{Conn: c, peer: peer, opened: time.Now()}
-	s.mu.Lock()
-	if s.run.conns == nil {
-		s.run.conns = make(map[*tcpConn]struct{})
-	}
-	s.run.conns[tc] = struct{}{}
-	s.mu.Unlock()
+	r.mu.Lock()
+	r.conns[tc] = struct{}{}
+	r.mu.Unlock()
 	return tc
-}
-
-// closeAll closes every open connection, giving why as the reason.
-func (s *TCP) closeAll(why string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for tc := range s.run.conns {
-		tc.closeWith(why)
-	}
 }
 
 // tcpConn is one accepted connection and why it was closed, when the server
@@ -108,12 +105,12 @@ func (c *tcpConn) closeWith(why string) {
 // echo copies the connection to itself until the peer closes its side (a
 // half-close: everything read has been written back by then), an error,
 // the idle timeout, or the server closes it.
-func (s *TCP) echo(c *tcpConn) {
+func (s *TCP) echo(c *tcpConn, r *goroutineRun) {
 	err := s.copy(c)
 	c.Close()
-	s.mu.Lock()
-	delete(s.run.conns, c)
-	s.mu.Unlock()
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.mu.Unlock()
 	s.closed(c.peer, c.in, c.out, c.opened, closeReason(c, err))
 }
 
@@ -166,6 +163,3 @@ func closeReason(c *tcpConn, err error) string {
 	}
 	return errReason(err)
 }
-
-// defaultEngine is the fastest engine this system has.
-const defaultEngine = EngineGoroutines

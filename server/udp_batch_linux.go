@@ -102,13 +102,12 @@ func ntohs(p uint16) uint16 {
 	return uint16(b[0])<<8 | uint16(b[1])
 }
 
-// Serve echoes datagrams on pc until ctx is done, then closes pc and
-// returns nil. A datagram in flight at that moment is not answered: UDP
-// promises nothing more, and there is nothing to drain.
-func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+// serveBatch is Serve in recvmmsg/sendmmsg batches.
+func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
 	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
 	fd, err := detach(pc)
 	if err != nil {
+		pc.Close()
 		return fmt.Errorf("udp: %w", err)
 	}
 	defer unix.Close(fd)

@@ -1,18 +1,15 @@
-//go:build !linux
-
 package server
 
 import (
 	"context"
 	"errors"
 	"net"
-	"syscall"
 )
 
-// Serve echoes datagrams on pc until ctx is done, then closes pc and
-// returns nil. A datagram in flight at that moment is not answered: UDP
-// promises nothing more, and there is nothing to drain.
-func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+// servePortable is Serve with one goroutine reading and answering a
+// datagram at a time, on Go's own poller: the engine for systems without
+// recvmmsg.
+func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
 	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
@@ -31,7 +28,7 @@ func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
 			log.Debug().Err(err).Msg("read failed")
 			continue
 		}
-		if flags&syscall.MSG_TRUNC != 0 {
+		if flags&msgTrunc != 0 {
 			// Never echo part of a datagram as if it were the whole.
 			s.dropped.Add(1)
 			log.Warn().Stringer("peer", peer).Msg("datagram larger than 64 KiB dropped")
