@@ -99,7 +99,7 @@ type loop struct {
 	lfd   int     // listening socket in the set; -1 once the loop stops accepting
 	conns []*conn // by descriptor
 	open  int     // connections in conns
-	buf   []byte  // read buffer of every connection; echoed from at once
+	buf   *[]byte // read buffer of every connection; echoed from at once
 
 	nextScan     time.Duration // when to look for idle connections
 	paused       bool          // accepting paused after a transient error,
@@ -129,12 +129,19 @@ func newLoop(s *TCP, lfd int) (*loop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
-	l := &loop{poller: p, s: s, lfd: lfd, buf: make([]byte, bulkBufSize)}
+	l := &loop{poller: p, s: s, lfd: lfd, buf: s.getBulk()}
 	if err := l.watchListener(); err != nil {
 		l.release()
 		return nil, fmt.Errorf("tcp: %w", err)
 	}
 	return l, nil
+}
+
+// release closes the loop's epoll set and returns its read buffer, once
+// the loop has ended.
+func (l *loop) release() {
+	l.s.bulk.Put(l.buf)
+	l.poller.release()
 }
 
 // watchListener adds the listening socket to the set. With several loops
@@ -310,7 +317,8 @@ func (l *loop) serve(c *conn) {
 		l.flush(c)
 		return
 	}
-	n, err := recv(c.fd, l.buf)
+	buf := *l.buf
+	n, err := recv(c.fd, buf)
 	switch {
 	case n > 0:
 	case err == unix.EAGAIN || err == unix.EINTR:
@@ -324,7 +332,7 @@ func (l *loop) serve(c *conn) {
 	}
 	c.in += uint64(n)
 	c.active = l.now
-	w, err := send(c.fd, l.buf[:n])
+	w, err := send(c.fd, buf[:n])
 	w = max(w, 0)
 	c.out += uint64(w)
 	if w == n {
@@ -334,8 +342,12 @@ func (l *loop) serve(c *conn) {
 		l.close(c, errReason(err))
 		return
 	}
-	c.pending = l.s.getBulk()
-	c.off, c.end = 0, copy(*c.pending, l.buf[w:n])
+	// The rest waits in the buffer it was read into, which the connection
+	// keeps; the loop reads into another. Copying it out instead would add
+	// a copy of up to 64 KiB to every echo of a stream the peer reads
+	// slower than it writes.
+	c.pending, l.buf = l.buf, l.s.getBulk()
+	c.off, c.end = w, n
 	if err := l.watch(c.fd, unix.EPOLL_CTL_MOD, unix.EPOLLOUT); err != nil {
 		l.close(c, err.Error())
 	}
