@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -41,6 +44,7 @@ var contract = []struct {
 	{"tcp/drain timeout closes the rest", tcpDrainTimeoutClosesTheRest},
 	{"tcp/close all stops at once", tcpCloseAllStopsAtOnce},
 	{"tcp/counters and log events", tcpCountersAndLogEvents},
+	{"tcp/a Unix stream socket is served alike", tcpServesAUnixStreamSocket},
 	{"udp/echo every size whole", udpEchoesEverySizeWhole},
 	{"udp/over IPv6", udpOverIPv6},
 	{"udp/bursts go back to each sender", udpBurstsFromManySocketsGoBackToEachSender},
@@ -148,4 +152,38 @@ func TestUnknownEngineIsRefused(t *testing.T) {
 		c.Close()
 		t.Error("the listener is still open after Serve refused to run")
 	}
+}
+
+// tcpServesAUnixStreamSocket: the stream server takes a Unix listener as it
+// takes a TCP one; the peer, which has no address, is logged as null.
+func tcpServesAUnixStreamSocket(t *testing.T, e Engine) {
+	path := filepath.Join(t.TempDir(), "echo.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skipf("no Unix sockets here: %v", err)
+	}
+	logs := &logBuffer{}
+	s := &TCP{Engine: e, Log: zerolog.New(logs)}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	nc, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*net.UnixConn)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	roundTrip(t, c, "over a file")
+	c.CloseWrite()
+	if rest, err := io.ReadAll(c); err != nil || len(rest) != 0 {
+		t.Fatalf("after the half-close: read %q, %v; want the server to close", rest, err)
+	}
+	logs.waitFor(t, `"peer":null,"bytes_in":11,"bytes_out":11,`)
 }

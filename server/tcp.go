@@ -25,7 +25,8 @@ const bulkBufSize = 64 << 10
 
 // TCP echoes every byte it reads on a connection back to it, in order.
 // Set its fields before Serve; the zero value echoes with no limits and logs
-// nothing.
+// nothing. It serves any stream listener the engines can wait on: TCP, and
+// Unix stream sockets too (whose peers have no address to log).
 type TCP struct {
 	MaxConns     int           // connections beyond this many at once are closed at once; 0: no limit
 	IdleTimeout  time.Duration // close a connection with no traffic for this long; 0: never
@@ -147,14 +148,14 @@ func (s *TCP) admit(peer netip.AddrPort) bool {
 	if n := s.open.Add(1); s.MaxConns > 0 && n > int64(s.MaxConns) {
 		s.open.Add(-1)
 		s.rejected.Add(1)
-		s.Log.Warn().Str("component", "tcp").Stringer("peer", peer).
+		withPeer(s.Log.Warn().Str("component", "tcp"), peer).
 			Int("max_conns", s.MaxConns).Msg("connection refused: too many open")
 		return false
 	}
 	s.accepted.Add(1)
 	// Checked first so that boxing peer costs nothing when info is off.
 	if e := s.Log.Info(); e.Enabled() {
-		e.Str("component", "tcp").Stringer("peer", peer).Msg("connection open")
+		withPeer(e.Str("component", "tcp"), peer).Msg("connection open")
 	}
 	return true
 }
@@ -186,9 +187,27 @@ func (s *TCP) closed(peer netip.AddrPort, in, out uint64, opened time.Time, why 
 	s.bytesIn.Add(in)
 	s.bytesOut.Add(out)
 	if e := s.Log.Info(); e.Enabled() {
-		e.Str("component", "tcp").Stringer("peer", peer).Uint64("bytes_in", in).Uint64("bytes_out", out).
+		withPeer(e.Str("component", "tcp"), peer).Uint64("bytes_in", in).Uint64("bytes_out", out).
 			Dur("duration_ms", time.Since(opened)).Str("reason", why).Msg("connection closed")
 	}
+}
+
+// peerOf is the address of a connection's peer: an IP and port for TCP,
+// and the zero AddrPort for a stream with no such address (a Unix
+// socket's peer is most often unnamed).
+func peerOf(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// withPeer adds the peer to a log event, as null where there is none.
+func withPeer(e *zerolog.Event, peer netip.AddrPort) *zerolog.Event {
+	if !peer.IsValid() {
+		return e.Interface("peer", nil)
+	}
+	return e.Stringer("peer", peer)
 }
 
 // isTransient tells an accept error after which accepting again later may

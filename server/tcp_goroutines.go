@@ -75,7 +75,7 @@ func (s *TCP) accept(ctx context.Context, ln net.Listener, r *goroutineRun, wg *
 
 // track registers a new connection, or closes it when MaxConns are open.
 func (s *TCP) track(c net.Conn, r *goroutineRun) *tcpConn {
-	peer := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	peer := peerOf(c.RemoteAddr())
 	if !s.admit(peer) {
 		c.Close()
 		return nil
