@@ -16,12 +16,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// emfileVar, set in a child's environment, makes the test binary the
-// server of TestDrainAfterEMFILEDoesNotSpin instead of running tests: the
-// descriptor limit is per process, so lowering it in the test process
-// itself would starve every other test.
-const emfileVar = "LOOPBACK_TEST_EMFILE_ENGINE"
-
 // TestDrainAfterEMFILEDoesNotSpin: a stop that arrives while accepting is
 // paused after EMFILE must not leave the engine polling without sleeping
 // for the rest of the drain. The child server runs out of descriptors with

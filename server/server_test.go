@@ -18,6 +18,12 @@ import (
 	"go.uber.org/goleak"
 )
 
+// emfileVar, set in a child's environment, makes the test binary the
+// server of TestDrainAfterEMFILEDoesNotSpin instead of running tests: the
+// descriptor limit is per process, so lowering it in the test process
+// itself would starve every other test.
+const emfileVar = "LOOPBACK_TEST_EMFILE_ENGINE"
+
 // TestMain runs the tests or, in a child some test started, a server of
 // that test's.
 func TestMain(m *testing.M) {
