@@ -15,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/probe"
 	"github.com/loopback-dev/loopback/server"
 )
@@ -29,7 +28,7 @@ const checkTimeout = time.Second
 // 127.0.0.1:0 (and [::1]:0 with --all), probe it over TCP and UDP, and say
 // whether loopback works.
 func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	c, err := config.LoadCheck(args, environ, stdout)
+	c, err := loadCheck(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -64,7 +63,7 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 
 // checkOne serves TCP and UDP echo on addr in this process and probes
 // both.
-func checkOne(ctx context.Context, addr netip.AddrPort, c config.Check, log zerolog.Logger) ([]*probe.Result, error) {
+func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerolog.Logger) ([]*probe.Result, error) {
 	// The server's per-connection events are noise in a verdict; show them
 	// only when the user asked for debug detail.
 	srvLog := log
@@ -83,7 +82,8 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c config.Check, log zero
 	defer stop()
 
 	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
-	o := probe.Options{Count: c.Count, Warmup: c.Warmup, Size: 64, Timeout: checkTimeout, Log: log}
+	o := c.options()
+	o.Log = log
 	var results []*probe.Result
 	for _, network := range []string{"tcp", "udp"} {
 		t := probe.Target{Network: network, Host: addr.Addr().String(), Port: port}

@@ -13,14 +13,14 @@ import (
 // The diagnostics read the running machine; diag.System's zero value is it.
 
 // runExplain is `loopback explain ADDR[:PORT]`.
-func runExplain(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	c, err := config.LoadExplain(args, environ, stdout)
+func runExplain(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	c, err := loadExplain(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	e, err := diag.Explain(ctx, c.Target, diag.System{})
 	if err != nil {
-		return &config.UsageError{Msg: err.Error()}
+		return config.Usagef("%v", err)
 	}
 	if c.JSON {
 		return writeJSON(stdout, e)
@@ -30,8 +30,8 @@ func runExplain(ctx context.Context, args, environ []string, stdout io.Writer) e
 
 // runWho is `loopback who PORT`; it exits 1 when nothing holds the port, so
 // a script can ask "is anything on 7007?".
-func runWho(args, environ []string, stdout io.Writer) error {
-	c, err := config.LoadWho(args, environ, stdout)
+func runWho(args, environ []string, stdout, stderr io.Writer) error {
+	c, err := loadWho(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,8 @@ func runWho(args, environ []string, stdout io.Writer) error {
 }
 
 // runPorts is `loopback ports`.
-func runPorts(args, environ []string, stdout io.Writer) error {
-	c, err := config.LoadPorts(args, environ, stdout)
+func runPorts(args, environ []string, stdout, stderr io.Writer) error {
+	c, err := loadPorts(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -68,18 +68,18 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 	case "probe":
 		return runProbe(ctx, rest, environ, stdout, stderr)
 	case "explain":
-		return runExplain(ctx, rest, environ, stdout)
+		return runExplain(ctx, rest, environ, stdout, stderr)
 	case "who":
-		return runWho(rest, environ, stdout)
+		return runWho(rest, environ, stdout, stderr)
 	case "ports":
-		return runPorts(rest, environ, stdout)
+		return runPorts(rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help":
 		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
-	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)}
+	return config.Usagef("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2

@@ -232,9 +232,9 @@ func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 		args    []string
 		want    string
 	}{
-		{[]string{"LOOPBACK_IDLE_TIMEOUT=abc"}, []string{"serve"}, `loopback: LOOPBACK_IDLE_TIMEOUT: "abc" is not a duration (e.g. 30s, 250ms, 1m30s)`},
+		{[]string{"LOOPBACK_SERVE_IDLE_TIMEOUT=abc"}, []string{"serve"}, `loopback: LOOPBACK_SERVE_IDLE_TIMEOUT: "abc" is not a duration (e.g. 30s, 250ms, 1m30s)`},
 		{nil, []string{"serve", "--addr", "127.0.0.1:65536"}, `port "65536" is not a number from 0 to 65535`},
-		{nil, []string{"probe", "udp://127.0.0.1:7", "--size", "70000"}, "udp payloads are 16 to 65507 bytes"},
+		{nil, []string{"probe", "udp://127.0.0.1:7", "--size", "70000"}, "size 70000: must be 16-65507 bytes for udp"},
 		{nil, []string{"probe", "tcp://127.0.0.1:7", "--count", "-5"}, `--count: "-5" is not a whole number of 0 or more`},
 		{nil, []string{"probe"}, "probe takes one URL"},
 		{nil, []string{"frobnicate"}, `unknown command "frobnicate"`},

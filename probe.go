@@ -8,21 +8,20 @@ import (
 	"os"
 	"time"
 
-	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/probe"
 )
 
 // runProbe is `loopback probe URL`: measure, report on stdout, and exit 1
 // unless every round trip came back intact, so it doubles as a health check.
 func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	c, err := config.LoadProbe(args, environ, stdout)
+	c, err := loadProbe(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	o := c.ProbeOptions()
+	o := c.options()
 	o.Log = newLogger(stderr, c.Log)
 	var samples *probe.SampleWriter
-	if c.Output == config.OutputCSV {
+	if c.Output == outputCSV {
 		samples = probe.NewSampleWriter(stdout)
 		o.Samples = samples
 	}
@@ -49,7 +48,7 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err := verdict(r); err != nil {
 		return err
 	}
-	if err := probe.CheckAssertions(c.Assert.List, r.Metrics()); err != nil {
+	if err := probe.CheckAssertions(c.Assert.list, r.Metrics()); err != nil {
 		return fmt.Errorf("%s: %w", r.Target, err)
 	}
 	return nil
@@ -67,8 +66,8 @@ const statusEvery = 500 * time.Millisecond
 // on stdout when asked, and as a status line that rewrites itself on
 // stderr when stderr is a terminal (never on a pipe, where it would be
 // noise). It reports whether the status line is on.
-func reportIntervals(o *probe.Options, c config.Probe, stdout, stderr io.Writer) bool {
-	live := isTerminal(stderr) && c.Output == config.OutputText && c.Mode == probe.ModeRTT
+func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
+	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT
 	o.ReportEvery = c.Every
 	if o.ReportEvery == 0 && live {
 		o.ReportEvery = statusEvery
@@ -76,9 +75,9 @@ func reportIntervals(o *probe.Options, c config.Probe, stdout, stderr io.Writer)
 	var sent, lost uint64
 	o.Report = func(iv probe.Interval) {
 		switch {
-		case c.Output == config.OutputJSONL:
+		case c.Output == outputJSONL:
 			iv.WriteJSON(stdout)
-		case c.Every > 0 && c.Output == config.OutputText:
+		case c.Every > 0 && c.Output == outputText:
 			if live {
 				fmt.Fprint(stderr, clearLine)
 			}
@@ -93,9 +92,9 @@ func reportIntervals(o *probe.Options, c config.Probe, stdout, stderr io.Writer)
 	return live
 }
 
-func report(w io.Writer, r *probe.Result, format config.Output) error {
+func report(w io.Writer, r *probe.Result, format output) error {
 	write := r.WriteText
-	if format == config.OutputJSON || format == config.OutputJSONL {
+	if format == outputJSON || format == outputJSONL {
 		write = r.WriteJSON
 	}
 	if err := write(w); err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/diag"
 	"github.com/loopback-dev/loopback/server"
 )
@@ -24,7 +23,7 @@ import (
 // runServe is `loopback serve`: bind, announce the address, echo until a
 // signal or --duration, drain, and log a summary.
 func runServe(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	c, err := config.LoadServe(args, environ, stdout)
+	c, err := loadServe(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -36,7 +35,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	if !ip.IsLoopback() {
 		log.Warn().Stringer("addr", ip).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
 	}
-	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.Has(config.TCP), c.Proto.Has(config.UDP))
+	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
 	if err != nil {
 		return withBindHint(err, c.Addr.Port)
 	}
@@ -121,7 +120,7 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-func logStart(log zerolog.Logger, c config.Serve, l server.Listeners) {
+func logStart(log zerolog.Logger, c serveConfig, l server.Listeners) {
 	e := log.Info().Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
 		Int("max_conns", c.MaxConns).Stringer("idle_timeout", c.IdleTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", c.DrainTimeout)
@@ -139,7 +138,7 @@ func logStart(log zerolog.Logger, c config.Serve, l server.Listeners) {
 
 // serve runs the servers until ctx ends and they have drained, then logs
 // what they did.
-func serve(ctx, force context.Context, c config.Serve, l server.Listeners, log zerolog.Logger) error {
+func serve(ctx, force context.Context, c serveConfig, l server.Listeners, log zerolog.Logger) error {
 	start := time.Now()
 	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{Log: log}
