@@ -401,3 +401,22 @@ func TestProbeJSONLinesAndCSV(t *testing.T) {
 		t.Errorf("csv: exit %d, %d rows (want header + 20 ok rows from each of 2 connections), stderr %q:\n%s", code, len(rows), stderr, out)
 	}
 }
+
+// TestNullAndPipesAreNoTerminal: output thrown away on /dev/null must not
+// pay for a console writer or a live status line (see isTerminal).
+func TestNullAndPipesAreNoTerminal(t *testing.T) {
+	t.Parallel()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	r, w := mustPipe(t)
+	defer r.Close()
+	defer w.Close()
+	for _, out := range []io.Writer{null, w, &bytes.Buffer{}} {
+		if isTerminal(out) {
+			t.Errorf("isTerminal(%v) = true", out)
+		}
+	}
+}
