@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -48,13 +49,49 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// cliTimeout bounds every run of the program in a test, and every test
+// connection: a hang fails its test, with what was printed, instead of
+// stalling the whole run until go test's own timeout.
+const cliTimeout = 30 * time.Second
+
+// stopGrace is how long run may take to return once its context has
+// ended before the test calls it a hang.
+const stopGrace = 10 * time.Second
+
 // runCLI runs the program as main would, and returns what the user sees.
+// The run fails the test if it reaches cliTimeout.
 func runCLI(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
+	defer cancel()
 	var out, errb syncBuffer
-	err := run(t.Context(), t.Context(), args, environ, &out, &errb)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, ctx, args, environ, &out, &errb) }()
+	err := waitRun(t, ctx, done, args, &out, &errb)
+	if ctx.Err() != nil {
+		t.Fatalf("%q ran into the %v deadline; stdout:\n%s\nstderr:\n%s", args, cliTimeout, &out, &errb)
+	}
 	printErr(&errb, err)
 	return out.String(), errb.String(), exitCode(err)
+}
+
+// waitRun waits for run to return, for at most stopGrace after ctx ends.
+func waitRun(t *testing.T, ctx context.Context, done <-chan error, args []string, out, errb *syncBuffer) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	watchdog := time.NewTimer(stopGrace)
+	defer watchdog.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-watchdog.C:
+		t.Fatalf("%q did not return within %v of its context ending; stdout:\n%s\nstderr:\n%s", args, stopGrace, out, errb)
+		return nil
+	}
 }
 
 // served is a `loopback serve` running inside the test.
@@ -62,25 +99,42 @@ type served struct {
 	tcp, udp string // the ready lines
 	port     int
 	stderr   *syncBuffer
-	stop     context.CancelFunc
-	done     chan error
+
+	ctx  context.Context
+	args []string
+	stop context.CancelFunc
+	done chan error
+	once sync.Once
+	err  error // what run returned, once shut down
+}
+
+// shutdown stops serve as a signal would and returns what run returned;
+// the test's cleanup calls it too.
+func (s *served) shutdown(t *testing.T) error {
+	t.Helper()
+	s.once.Do(func() {
+		s.stop()
+		s.err = waitRun(t, s.ctx, s.done, s.args, &syncBuffer{}, s.stderr)
+	})
+	return s.err
 }
 
 // startServe runs serve with args and waits for its ready lines (one per
-// listener), the signal that it is listening.
+// listener), the signal that it is listening. It stops at the end of the
+// test, or after cliTimeout.
 func startServe(t *testing.T, listeners int, args ...string) *served {
 	t.Helper()
-	ctx, stop := context.WithCancel(t.Context())
+	ctx, stop := context.WithTimeout(t.Context(), cliTimeout)
 	pr, pw := io.Pipe()
-	s := &served{stderr: &syncBuffer{}, stop: stop, done: make(chan error, 1)}
+	args = append([]string{"serve", "--log-format", "json"}, args...)
+	s := &served{stderr: &syncBuffer{}, ctx: ctx, args: args, stop: stop, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, ctx, append([]string{"serve", "--log-format", "json"}, args...), nil, pw, s.stderr)
+		err := run(ctx, ctx, args, nil, pw, s.stderr)
 		pw.CloseWithError(io.EOF)
 		s.done <- err
 	}()
 	t.Cleanup(func() {
-		stop()
-		if err := <-s.done; err != nil {
+		if err := s.shutdown(t); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
@@ -108,6 +162,19 @@ func startServe(t *testing.T, listeners int, args ...string) *served {
 	return s
 }
 
+// dial connects to a served TCP URL, with a deadline for everything the
+// test does on the connection.
+func dial(t *testing.T, url string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "tcp://"), cliTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(cliTimeout))
+	return c
+}
+
 func TestServeAnnouncesOnePortForBothAndStopsCleanly(t *testing.T) {
 	t.Parallel()
 	portFile := filepath.Join(t.TempDir(), "port")
@@ -127,11 +194,9 @@ func TestServeAnnouncesOnePortForBothAndStopsCleanly(t *testing.T) {
 			t.Errorf("probe %s: exit %d\n%s%s", url, code, out, errs)
 		}
 	}
-	s.stop()
-	if err := <-s.done; err != nil {
+	if err := s.shutdown(t); err != nil {
 		t.Fatalf("serve returned %v after a stop", err)
 	}
-	s.done <- nil // for the cleanup
 	logs := s.stderr.String()
 	for _, want := range []string{`"message":"listening"`, `"message":"stopping"`, `"message":"stopped"`, `"udp_datagrams":30`} {
 		if !strings.Contains(logs, want) {
@@ -282,6 +347,7 @@ func TestProbeCountsAMisbehavingServerAndExits1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pc.SetDeadline(time.Now().Add(cliTimeout))
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
