@@ -39,7 +39,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	if err != nil {
 		return withBindHint(err, c.Addr.Port)
 	}
-	if err := announce(stdout, l, c.PortFile); err != nil {
+	if err := writePortFile(c.PortFile, l); err != nil {
 		l.Close()
 		return err
 	}
@@ -47,13 +47,20 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		// A port file that outlives its server points scripts at nothing.
 		defer os.Remove(c.PortFile)
 	}
-	logStart(log, c, l)
+	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
+	// The event comes before the ready lines, so that whoever has read
+	// them finds it written.
+	logListening(log, c, tcp, l)
+	if err := announce(stdout, l); err != nil {
+		l.Close()
+		return err
+	}
 	if c.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.Duration, errors.New("--duration elapsed"))
 		defer cancel()
 	}
-	return serve(ctx, force, c, l, log)
+	return serve(ctx, force, tcp, l, log)
 }
 
 // withBindHint adds who holds the port, or why a low port was refused, to a
@@ -69,26 +76,32 @@ func withBindHint(err error, port uint16) error {
 	return err
 }
 
-// announce writes the port file and then prints one URL per listener, once
-// everything is bound: a script that reads either can connect at once, and
-// one that saw a ready line finds the port file already there.
-func announce(stdout io.Writer, l server.Listeners, portFile string) error {
-	var urls []string
-	var port int
+// writePortFile writes the port number, before the ready lines are
+// printed: a script that saw one finds the port file already there.
+func writePortFile(path string, l server.Listeners) error {
+	if path == "" {
+		return nil
+	}
+	return writeFileAtomic(path, []byte(strconv.Itoa(port(l))+"\n"))
+}
+
+// port is the port number of the listeners, the same for both.
+func port(l server.Listeners) int {
 	if l.TCP != nil {
-		a := l.TCP.Addr().(*net.TCPAddr)
-		port = a.Port
-		urls = append(urls, "tcp://"+a.AddrPort().String())
+		return l.TCP.Addr().(*net.TCPAddr).Port
+	}
+	return l.UDP.LocalAddr().(*net.UDPAddr).Port
+}
+
+// announce prints one URL per listener once everything is bound, so that a
+// script that reads them can connect at once.
+func announce(stdout io.Writer, l server.Listeners) error {
+	var urls []string
+	if l.TCP != nil {
+		urls = append(urls, "tcp://"+l.TCP.Addr().(*net.TCPAddr).AddrPort().String())
 	}
 	if l.UDP != nil {
-		a := l.UDP.LocalAddr().(*net.UDPAddr)
-		port = a.Port
-		urls = append(urls, "udp://"+a.AddrPort().String())
-	}
-	if portFile != "" {
-		if err := writeFileAtomic(portFile, []byte(strconv.Itoa(port)+"\n")); err != nil {
-			return err
-		}
+		urls = append(urls, "udp://"+l.UDP.LocalAddr().(*net.UDPAddr).AddrPort().String())
 	}
 	if _, err := io.WriteString(stdout, strings.Join(urls, "\n")+"\n"); err != nil {
 		return fmt.Errorf("print address: %w", err)
@@ -120,27 +133,29 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-func logStart(log zerolog.Logger, c serveConfig, l server.Listeners) {
-	e := log.Info().Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
-		Int("max_conns", c.MaxConns).Stringer("idle_timeout", c.IdleTimeout).
-		Stringer("duration", c.Duration).Stringer("drain_timeout", c.DrainTimeout)
+// logListening writes every setting of the server as the server itself
+// will use it: the TCP fields from the server, and its engine and loop
+// count as Serve will run them, after defaults. A setting that stops
+// reaching the server then shows here, and fails a test.
+func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, l server.Listeners) {
+	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
+		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).
+		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
+		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format))
 	if l.TCP != nil {
-		e = e.Stringer("tcp", l.TCP.Addr())
+		engine, loops := tcp.Effective()
+		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
 	}
 	if l.UDP != nil {
 		e = e.Stringer("udp", l.UDP.LocalAddr())
-	}
-	if c.PortFile != "" {
-		e = e.Str("port_file", c.PortFile)
 	}
 	e.Msg("listening")
 }
 
 // serve runs the servers until ctx ends and they have drained, then logs
 // what they did.
-func serve(ctx, force context.Context, c serveConfig, l server.Listeners, log zerolog.Logger) error {
+func serve(ctx, force context.Context, tcp *server.TCP, l server.Listeners, log zerolog.Logger) error {
 	start := time.Now()
-	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{Log: log}
 	defer context.AfterFunc(force, tcp.CloseAll)()
 	// If one server fails, stop the other too rather than run half a server.
@@ -159,7 +174,7 @@ func serve(ctx, force context.Context, c serveConfig, l server.Listeners, log ze
 	logged := make(chan struct{})
 	go func() {
 		<-ctx.Done()
-		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", c.DrainTimeout).Msg("stopping")
+		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", tcp.DrainTimeout).Msg("stopping")
 		close(logged)
 	}()
 	wg.Wait()
