@@ -313,16 +313,6 @@ func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 	}
 }
 
-func TestHelpExits0(t *testing.T) {
-	t.Parallel()
-	for _, args := range [][]string{{"--help"}, {"serve", "-h"}, {"probe", "--help"}, {"help"}} {
-		out, stderr, code := runCLI(t, nil, args...)
-		if code != 0 || !strings.Contains(out, "usage: loopback") || stderr != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
-		}
-	}
-}
-
 func TestCheckSaysOK(t *testing.T) {
 	t.Parallel()
 	out, stderr, code := runCLI(t, nil, "--count", "200", "--warmup", "20")
