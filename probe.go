@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -69,8 +70,8 @@ const statusEvery = 500 * time.Millisecond
 func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
 	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT
 	o.ReportEvery = c.Every
-	if o.ReportEvery == 0 && live {
-		o.ReportEvery = statusEvery
+	if live {
+		o.ReportEvery = cmp.Or(c.Every, statusEvery)
 	}
 	var sent, lost uint64
 	o.Report = func(iv probe.Interval) {
