@@ -20,6 +20,60 @@ import (
 	"github.com/loopback-dev/loopback/server"
 )
 
+// checkConfig is what `loopback check` (and `loopback` alone) reads, each
+// setting from its flag or LOOPBACK_CHECK_<KEY>.
+type checkConfig struct {
+	Count  int  `env:"COUNT" envDefault:"1000" help:"round trips per protocol"`
+	Warmup int  `env:"WARMUP" envDefault:"100" help:"round trips per protocol before measuring"`
+	All    bool `env:"ALL" envDefault:"false" help:"check IPv6 loopback (::1) too, side by side"`
+	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print each probe result as a JSON object, one per line"`
+	Log    config.Log
+}
+
+// checkSynopsis is the help of check, which is also the program's own.
+const checkSynopsis = `usage: loopback [command] [flags]
+
+Commands:
+  check    check this machine's loopback stack (the default when no command is given)
+  serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
+  probe    measure round trips to an echo server: loopback probe --help
+  explain  what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
+  who      which process holds a port: loopback who 7007
+  ports    every socket listening on loopback
+  version  print the version
+
+With no command, loopback checks this machine's loopback stack: it starts an echo
+server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a
+verdict. Exit 0 when loopback works.`
+
+// checkSize is the payload of the self-check's round trips: a typical
+// small request.
+const checkSize = 64
+
+// loadCheck reads the settings of `loopback check`; the probe package
+// judges the options the check will run it with.
+func loadCheck(args, environ []string, stdout, stderr io.Writer) (checkConfig, error) {
+	var c checkConfig
+	l, err := config.Load("check", checkSynopsis, &c, args, environ, stdout, stderr)
+	if err != nil {
+		return c, err
+	}
+	var problems []error
+	if len(l.Args) > 0 {
+		problems = append(problems, config.Usagef("check takes no arguments, got %q", l.Args[0]))
+	}
+	if err := c.options().Validate("udp"); err != nil {
+		problems = append(problems, config.Usagef("%v", err))
+	}
+	return c, errors.Join(problems...)
+}
+
+// options are the probe's options for each protocol of the check; UDP's
+// limits are the narrower, so they are the ones validated.
+func (c checkConfig) options() probe.Options {
+	return probe.Options{Count: c.Count, Warmup: c.Warmup, Size: checkSize, Timeout: checkTimeout}
+}
+
 // checkTimeout is how long one round trip of the self-check may take: on a
 // working loopback stack a reply takes microseconds, so a second means the
 // stack (or the machine) is in trouble.
@@ -29,7 +83,7 @@ const checkTimeout = time.Second
 // 127.0.0.1:0 (and [::1]:0 with --all), probe it over TCP and UDP, and say
 // whether loopback works.
 func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	c, err := config.LoadCheck(args, environ, stdout)
+	c, err := loadCheck(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -64,7 +118,7 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 
 // checkOne serves TCP and UDP echo on addr in this process and probes
 // both.
-func checkOne(ctx context.Context, addr netip.AddrPort, c config.Check, log zerolog.Logger) ([]*probe.Result, error) {
+func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerolog.Logger) ([]*probe.Result, error) {
 	// The server's per-connection events are noise in a verdict; show them
 	// only when the user asked for debug detail.
 	srvLog := log
@@ -83,7 +137,8 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c config.Check, log zero
 	defer stop()
 
 	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
-	o := probe.Options{Count: c.Count, Warmup: c.Warmup, Size: 64, Timeout: checkTimeout, Log: log}
+	o := c.options()
+	o.Log = log
 	var results []*probe.Result
 	for _, network := range []string{"tcp", "udp"} {
 		t := probe.Target{Network: network, Host: addr.Addr().String(), Port: port}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/loopback-dev/loopback/config"
@@ -68,18 +69,18 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 	case "probe":
 		return runProbe(ctx, rest, environ, stdout, stderr)
 	case "explain":
-		return runExplain(ctx, rest, environ, stdout)
+		return runExplain(ctx, rest, environ, stdout, stderr)
 	case "who":
-		return runWho(rest, environ, stdout)
+		return runWho(rest, environ, stdout, stderr)
 	case "ports":
-		return runPorts(rest, environ, stdout)
+		return runPorts(rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help":
 		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
-	return &config.UsageError{Msg: fmt.Sprintf("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)}
+	return config.Usagef("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2
@@ -120,24 +121,16 @@ func (timestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 	e.Str(zerolog.TimestampFieldName, time.Now().Format(time.RFC3339Nano))
 }
 
-// isTerminal reports whether w is a character device other than the null
-// device, the standard library's way of asking without a dependency.
-// /dev/null is a character device too, and output thrown away there
-// (2>/dev/null, cron, hyperfine) would otherwise pay for a console log
-// writer and, in a probe, a live status line that nobody sees: a reporter
-// goroutine and more histograms, some 200 page faults and 3 ms of a
-// one-round-trip probe on a VM.
+// isTerminal reports whether w is a terminal. It asks the terminal driver
+// (isatty) rather than checking for a character device, the standard
+// library's way: /dev/null is a character device too, and output thrown
+// away there (2>/dev/null, cron, hyperfine) would otherwise pay for a
+// console log writer and, in a probe, a live status line that nobody sees:
+// a reporter goroutine and more histograms, some 200 page faults and 3 ms
+// of a one-round-trip probe on a VM.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return false
-	}
-	null, err := os.Stat(os.DevNull)
-	return err != nil || !os.SameFile(st, null)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // version names the module version and, for a build from a checkout, the

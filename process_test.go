@@ -29,9 +29,13 @@ type proc struct {
 	exited chan error
 }
 
+// startProc starts the program with args. It is killed at the end of the
+// test, or after cliTimeout, so that a hang ends what the test waits on.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(cleanEnv(), asMainVar+"=1")
 	// Plain pipes rather than StdoutPipe, so that Wait can run while the
 	// test still reads.
@@ -127,12 +131,7 @@ func TestFirstSignalDrainsSecondStopsNow(t *testing.T) {
 	t.Parallel()
 	p := startProc(t, "serve", "--proto", "tcp", "--log-format", "json", "--drain-timeout", "1h")
 	url := p.readyLine(t)
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "tcp://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dial(t, url)
 	echo(t, c, "before")
 
 	p.cmd.Process.Signal(syscall.SIGTERM)

@@ -21,10 +21,72 @@ import (
 	"github.com/loopback-dev/loopback/server"
 )
 
+// serveConfig is what `loopback serve` reads, each setting from its flag or
+// LOOPBACK_SERVE_<KEY>. A new setting is a field here, its use below, and a
+// field of the listening event, which a test checks against the help.
+type serveConfig struct {
+	Addr         config.HostPort `env:"ADDR" deprecated:"LOOPBACK_ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port; port 0 lets the kernel pick one"`
+	Proto        proto           `env:"PROTO" deprecated:"LOOPBACK_PROTO" envDefault:"both" arg:"tcp|udp|both" help:"what to serve: tcp, udp or both (one port number for both)"`
+	AllowRemote  bool            `env:"ALLOW_REMOTE" deprecated:"LOOPBACK_ALLOW_REMOTE" envDefault:"false" help:"allow an address outside 127.0.0.0/8 and ::1 (exposes the echo to the network)"`
+	PortFile     string          `env:"PORT_FILE" deprecated:"LOOPBACK_PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
+	MaxConns     int             `env:"MAX_CONNS" deprecated:"LOOPBACK_MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
+	IdleTimeout  time.Duration   `env:"IDLE_TIMEOUT" deprecated:"LOOPBACK_IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
+	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
+	DrainTimeout time.Duration   `env:"DRAIN_TIMEOUT" deprecated:"LOOPBACK_DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
+	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
+	Log          config.Log
+}
+
+const serveSynopsis = `usage: loopback serve [flags]
+
+TCP and UDP echo (RFC 862) on one port number of 127.0.0.1 until a signal or --duration.
+Prints one line per listener on stdout (tcp://127.0.0.1:PORT, udp://127.0.0.1:PORT) once bound.`
+
+// maxLoops bounds --loops: each loop holds a 64 KiB buffer and a thread
+// when busy, and more loops than CPUs only take turns.
+const maxLoops = 256
+
+// loadServe reads the settings of `loopback serve` and refuses the ones no
+// server could use, every one at once.
+func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	l, err := config.Load("serve", serveSynopsis, &c, args, environ, stdout, stderr)
+	if err != nil {
+		return c, err
+	}
+	var problems []error
+	if len(l.Args) > 0 {
+		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean --addr %s?)", l.Args[0], l.Args[0]))
+	}
+	if c.Loops > maxLoops {
+		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
+	}
+	return c, errors.Join(problems...)
+}
+
+// proto says which echo servers to run.
+type proto string
+
+// The protocols serve accepts.
+const (
+	protoTCP  proto = "tcp"
+	protoUDP  proto = "udp"
+	protoBoth proto = "both"
+)
+
+// UnmarshalText accepts tcp, udp or both.
+func (p *proto) UnmarshalText(b []byte) (err error) {
+	*p, err = config.OneOf(b, "a protocol", protoTCP, protoUDP, protoBoth)
+	return err
+}
+
+// has reports whether p includes the given single protocol.
+func (p proto) has(one proto) bool { return p == protoBoth || p == one }
+
 // runServe is `loopback serve`: bind, announce the address, echo until a
 // signal or --duration, drain, and log a summary.
 func runServe(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	c, err := config.LoadServe(args, environ, stdout)
+	c, err := loadServe(args, environ, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -36,11 +98,11 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	if !ip.IsLoopback() {
 		log.Warn().Stringer("addr", ip).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
 	}
-	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.Has(config.TCP), c.Proto.Has(config.UDP))
+	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
 	if err != nil {
 		return withBindHint(err, c.Addr.Port)
 	}
-	if err := announce(stdout, l, c.PortFile); err != nil {
+	if err := writePortFile(c.PortFile, l); err != nil {
 		l.Close()
 		return err
 	}
@@ -48,13 +110,20 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		// A port file that outlives its server points scripts at nothing.
 		defer os.Remove(c.PortFile)
 	}
-	logStart(log, c, l)
+	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
+	// The event comes before the ready lines, so that whoever has read
+	// them finds it written.
+	logListening(log, c, tcp, l)
+	if err := announce(stdout, l); err != nil {
+		l.Close()
+		return err
+	}
 	if c.Duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.Duration, errors.New("--duration elapsed"))
 		defer cancel()
 	}
-	return serve(ctx, force, c, l, log)
+	return serve(ctx, force, tcp, l, log)
 }
 
 // withBindHint adds who holds the port, or why a low port was refused, to a
@@ -70,26 +139,32 @@ func withBindHint(err error, port uint16) error {
 	return err
 }
 
-// announce writes the port file and then prints one URL per listener, once
-// everything is bound: a script that reads either can connect at once, and
-// one that saw a ready line finds the port file already there.
-func announce(stdout io.Writer, l server.Listeners, portFile string) error {
-	var urls []string
-	var port int
+// writePortFile writes the port number, before the ready lines are
+// printed: a script that saw one finds the port file already there.
+func writePortFile(path string, l server.Listeners) error {
+	if path == "" {
+		return nil
+	}
+	return writeFileAtomic(path, []byte(strconv.Itoa(port(l))+"\n"))
+}
+
+// port is the port number of the listeners, the same for both.
+func port(l server.Listeners) int {
 	if l.TCP != nil {
-		a := l.TCP.Addr().(*net.TCPAddr)
-		port = a.Port
-		urls = append(urls, "tcp://"+a.AddrPort().String())
+		return l.TCP.Addr().(*net.TCPAddr).Port
+	}
+	return l.UDP.LocalAddr().(*net.UDPAddr).Port
+}
+
+// announce prints one URL per listener once everything is bound, so that a
+// script that reads them can connect at once.
+func announce(stdout io.Writer, l server.Listeners) error {
+	var urls []string
+	if l.TCP != nil {
+		urls = append(urls, "tcp://"+l.TCP.Addr().(*net.TCPAddr).AddrPort().String())
 	}
 	if l.UDP != nil {
-		a := l.UDP.LocalAddr().(*net.UDPAddr)
-		port = a.Port
-		urls = append(urls, "udp://"+a.AddrPort().String())
-	}
-	if portFile != "" {
-		if err := writeFileAtomic(portFile, []byte(strconv.Itoa(port)+"\n")); err != nil {
-			return err
-		}
+		urls = append(urls, "udp://"+l.UDP.LocalAddr().(*net.UDPAddr).AddrPort().String())
 	}
 	if _, err := io.WriteString(stdout, strings.Join(urls, "\n")+"\n"); err != nil {
 		return fmt.Errorf("print address: %w", err)
@@ -121,27 +196,29 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-func logStart(log zerolog.Logger, c config.Serve, l server.Listeners) {
-	e := log.Info().Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
-		Int("max_conns", c.MaxConns).Stringer("idle_timeout", c.IdleTimeout).
-		Stringer("duration", c.Duration).Stringer("drain_timeout", c.DrainTimeout)
+// logListening writes every setting of the server as the server itself
+// will use it: the TCP fields from the server, and its engine and loop
+// count as Serve will run them, after defaults. A setting that stops
+// reaching the server then shows here, and fails a test.
+func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, l server.Listeners) {
+	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
+		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).
+		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
+		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format))
 	if l.TCP != nil {
-		e = e.Stringer("tcp", l.TCP.Addr())
+		engine, loops := tcp.Effective()
+		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
 	}
 	if l.UDP != nil {
 		e = e.Stringer("udp", l.UDP.LocalAddr())
-	}
-	if c.PortFile != "" {
-		e = e.Str("port_file", c.PortFile)
 	}
 	e.Msg("listening")
 }
 
 // serve runs the servers until ctx ends and they have drained, then logs
 // what they did.
-func serve(ctx, force context.Context, c config.Serve, l server.Listeners, log zerolog.Logger) error {
+func serve(ctx, force context.Context, tcp *server.TCP, l server.Listeners, log zerolog.Logger) error {
 	start := time.Now()
-	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{Log: log}
 	defer context.AfterFunc(force, tcp.CloseAll)()
 	// If one server fails, stop the other too rather than run half a server.
@@ -160,7 +237,7 @@ func serve(ctx, force context.Context, c config.Serve, l server.Listeners, log z
 	logged := make(chan struct{})
 	go func() {
 		<-ctx.Done()
-		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", c.DrainTimeout).Msg("stopping")
+		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", tcp.DrainTimeout).Msg("stopping")
 		close(logged)
 	}()
 	wg.Wait()

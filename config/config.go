@@ -1,112 +1,135 @@
-// Package config reads the settings of each subcommand from the environment
-// (prefix LOOPBACK_) and then from flags, in that order of precedence, into
-// typed structs. Defaults live only in the envDefault tags below; the help
-// text and the flag names are derived from the same tags, so the three can
-// never drift apart.
+// Package config is how a subcommand reads its settings: from the defaults
+// in a settings struct's tags, then the environment, then flags, each
+// winning over the one before. The struct, its help text and what its
+// values may be together belong to the command; this package only reads
+// them, lists them in the help and words the errors.
+//
+// A field takes part when it has an env tag and a help tag:
+//
+//	Duration time.Duration `env:"DURATION" envDefault:"0" deprecated:"LOOPBACK_DURATION" help:"stop after this long"`
+//
+// For the command serve its variable is LOOPBACK_SERVE_DURATION: each
+// command has its own, because the same word means different things to
+// different commands. A field tagged shared:"true" (the log settings) has
+// one variable for every command, LOOPBACK_<KEY>. A deprecated tag names the
+// variable the setting was read from before; it is still read, with a
+// warning, when the new one is not set. The flag is the key in lower case
+// with dashes (--duration) unless a flag tag names it; an arg tag says what
+// the value looks like in the help.
 package config
 
 import (
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"text/tabwriter"
 	"time"
-
-	"github.com/loopback-dev/loopback/probe"
 )
 
 // Prefix starts the name of every environment variable the program reads.
 const Prefix = "LOOPBACK_"
 
-// Log is how a subcommand logs; every subcommand has it.
+// Log is how a subcommand logs. Its variables are the same for every
+// command: one log setting in a shell profile should cover them all.
 type Log struct {
-	Level  Level     `env:"LOG_LEVEL" envDefault:"info" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
-	Format LogFormat `env:"LOG_FORMAT" envDefault:"auto" arg:"format" help:"log format on stderr: auto (console on a terminal, else json), console, json"`
+	Level  Level     `env:"LOG_LEVEL" shared:"true" envDefault:"info" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
+	Format LogFormat `env:"LOG_FORMAT" shared:"true" envDefault:"auto" arg:"format" help:"log format on stderr: auto (console on a terminal, else json), console, json"`
 }
 
-// Serve configures `loopback serve`.
-type Serve struct {
-	Addr         HostPort      `env:"ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port; port 0 lets the kernel pick one"`
-	Proto        Proto         `env:"PROTO" envDefault:"both" arg:"tcp|udp|both" help:"what to serve: tcp, udp or both (one port number for both)"`
-	AllowRemote  bool          `env:"ALLOW_REMOTE" envDefault:"false" help:"allow an address outside 127.0.0.0/8 and ::1 (exposes the echo to the network)"`
-	PortFile     string        `env:"PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
-	MaxConns     int           `env:"MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
-	IdleTimeout  time.Duration `env:"IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
-	Duration     time.Duration `env:"DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
-	DrainTimeout time.Duration `env:"DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
-	Loops        int           `env:"LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
-	Log          Log
+// ErrHelp is returned when the user asked for -h or --help; the usage has
+// been written and the program should exit 0.
+var ErrHelp = flag.ErrHelp
+
+// UsageError is a bad flag, variable or argument: the program exits 2.
+// Several of them are returned joined (errors.Join), one line each.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef formats a UsageError.
+func Usagef(format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...)}
 }
 
-// Probe configures `loopback probe`. The target URL is the one positional
-// argument.
-type Probe struct {
-	Target   probe.Target  // the positional argument; no flag, no variable
-	Count    int           `env:"COUNT" envDefault:"100" help:"round trips to measure"`
-	Duration time.Duration `env:"DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
-	Size     int           `env:"SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
-	Interval time.Duration `env:"INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
-	Rate     float64       `env:"RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
-	Conns    int           `env:"CONCURRENCY" envDefault:"1" flag:"concurrency" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
-	Timeout  time.Duration `env:"TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
-	Warmup   int           `env:"WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
-	Mode     probe.Mode    `env:"MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
-	BusyPoll bool          `env:"BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
-	Output   Output        `env:"OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
-	Every    time.Duration `env:"REPORT_EVERY" envDefault:"0" flag:"report-every" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
-	JSON     bool          `env:"JSON" envDefault:"false" help:"same as --output json"`
-	Hgrm     string        `env:"HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
-	Assert   Assertions    `env:"ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
-	Log      Log
+// Source is where a setting's value came from.
+type Source int
+
+// The sources, from weakest to strongest: a flag wins over the
+// environment, which wins over the default.
+const (
+	Default       Source = iota // the envDefault tag
+	Env                         // the command's own variable (or a shared one)
+	DeprecatedEnv               // the variable the setting had before, read for one more release
+	Flag                        // a flag on the command line
+)
+
+var sourceNames = [...]string{Default: "default", Env: "environment", DeprecatedEnv: "deprecated variable", Flag: "flag"}
+
+func (s Source) String() string { return sourceNames[s] }
+
+// Loaded is what Load found besides the values themselves: the positional
+// arguments, and where each value came from.
+type Loaded struct {
+	Args []string // positional arguments, in order
+	list []*setting
 }
 
-// Check configures `loopback check`, the self-check of the loopback stack.
-type Check struct {
-	Count  int  `env:"CHECK_COUNT" envDefault:"1000" flag:"count" help:"round trips per protocol"`
-	Warmup int  `env:"CHECK_WARMUP" envDefault:"100" flag:"warmup" help:"round trips per protocol before measuring"`
-	All    bool `env:"CHECK_ALL" envDefault:"false" flag:"all" help:"check IPv6 loopback (::1) too, side by side"`
-	JSON   bool `env:"JSON" envDefault:"false" help:"print each probe result as a JSON object, one per line"`
-	Log    Log
-}
+// Source says where the setting in the named field got its value. The name
+// is the Go field's, with a dot after a nested struct's ("Output",
+// "Log.Level"): a name, not a pointer to the field, so that it also answers
+// for a copy of the struct.
+func (l Loaded) Source(field string) Source { return l.find(field).source }
 
-// defaultStream is how long --mode throughput streams without --duration:
-// long enough for the rate to settle, short enough for a quick look.
-const defaultStream = 2 * time.Second
-
-// ProbeOptions turns the settings into the probe package's options.
-func (c Probe) ProbeOptions() probe.Options {
-	interval := c.Interval
-	if c.Rate > 0 {
-		// Each connection sends at its share of the rate.
-		interval = time.Duration(float64(c.Conns) / c.Rate * float64(time.Second))
+// Name names the setting in the named field the way the user set it, for a
+// message that points at what to change: the flag if one was given, else
+// the variable that was read, else the flag with "(default)".
+func (l Loaded) Name(field string) string {
+	s := l.find(field)
+	if s.source == Default {
+		return "--" + s.flag + " (default)"
 	}
-	duration := c.Duration
-	if c.Mode == probe.ModeThroughput && duration == 0 {
-		duration = defaultStream
+	return s.from
+}
+
+func (l Loaded) find(field string) *setting {
+	for _, s := range l.list {
+		if s.field == field {
+			return s
+		}
 	}
-	return probe.Options{
-		Mode:        c.Mode,
-		Count:       c.Count,
-		Duration:    duration,
-		Size:        c.Size,
-		Interval:    interval,
-		Timeout:     c.Timeout,
-		Warmup:      c.Warmup,
-		Concurrency: c.Conns,
-		BusyPoll:    c.BusyPoll,
+	// Only a caller's mistake gets here, never an input: the names are
+	// constants in the code, and every lookup is on a tested path.
+	panic(fmt.Sprintf("config: no setting in a field named %q", field))
+}
+
+// writeUsage prints the synopsis and one row per flag: its variable, its
+// effective default (after the environment) and what it does. Only the
+// current variables are listed: the help is where new users learn the
+// names, and the deprecated ones are on their way out.
+func writeUsage(w io.Writer, synopsis string, list []*setting) {
+	fmt.Fprintf(w, "%s\n\nFlags (each also read from its environment variable; a flag wins):\n", synopsis)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range list {
+		fmt.Fprintf(tw, "  --%s%s\t%s\t(default %s)\t%s\n", s.flag, argName(s), s.key, cmp.Or(s.String(), `""`), s.help)
 	}
+	fmt.Fprintf(tw, "  -h, --help\t\t\tshow this help\n")
+	tw.Flush()
 }
 
-// Explain configures `loopback explain ADDR[:PORT]`.
-type Explain struct {
-	Target string // the positional argument
-	JSON   bool   `env:"JSON" envDefault:"false" help:"print one JSON object instead of text"`
-}
-
-// Who configures `loopback who PORT`.
-type Who struct {
-	Port uint16 // the positional argument
-	JSON bool   `env:"JSON" envDefault:"false" help:"print a JSON array instead of the table"`
-}
-
-// Ports configures `loopback ports`.
-type Ports struct {
-	All  bool `env:"ALL" envDefault:"false" help:"list sockets on every address, not only those that answer on loopback"`
-	JSON bool `env:"JSON" envDefault:"false" help:"print a JSON array instead of the table"`
+// argName is what a flag's value looks like in the help: the arg tag, or
+// a word for the value's type; a boolean flag takes none.
+func argName(s *setting) string {
+	switch {
+	case s.arg != "":
+		return " " + s.arg
+	case s.value.Kind() == reflect.Bool:
+		return ""
+	case s.value.Kind() == reflect.Int:
+		return " n"
+	case s.value.Type() == reflect.TypeFor[time.Duration]():
+		return " duration"
+	}
+	return " value"
 }

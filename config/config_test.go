@@ -8,183 +8,199 @@ import (
 	"time"
 )
 
-func TestServePrecedence(t *testing.T) {
+// demo is a command's settings as the commands write them: keys of its
+// own, a deprecated one, a flag named apart from its key, and the shared
+// log settings.
+type demo struct {
+	Addr    HostPort      `env:"ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"where"`
+	Wait    time.Duration `env:"WAIT" deprecated:"LOOPBACK_WAIT" envDefault:"5m" help:"how long"`
+	Count   int           `env:"COUNT" envDefault:"3" help:"how many"`
+	Verbose bool          `env:"VERBOSE" flag:"loud" envDefault:"false" help:"say more"`
+	Note    string        `env:"NOTE" help:"a note"`
+	Hidden  int           // no tags: not a setting
+	Log     Log
+}
+
+func load(t *testing.T, args, environ []string) (demo, Loaded, string, error) {
+	t.Helper()
+	var c demo
+	var warn bytes.Buffer
+	l, err := Load("demo", "usage: loopback demo", &c, args, environ, &bytes.Buffer{}, &warn)
+	return c, l, warn.String(), err
+}
+
+func TestPrecedence(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
 		args    []string
 		environ []string
 		want    time.Duration
+		source  Source
+		from    string
 	}{
-		{"default", nil, nil, 5 * time.Minute},
-		{"environment over default", nil, []string{"LOOPBACK_IDLE_TIMEOUT=30s"}, 30 * time.Second},
-		{"flag over environment", []string{"--idle-timeout", "2s"}, []string{"LOOPBACK_IDLE_TIMEOUT=30s"}, 2 * time.Second},
-		{"single dash and =", []string{"-idle-timeout=3s"}, nil, 3 * time.Second},
-		{"empty variable keeps the default", nil, []string{"LOOPBACK_IDLE_TIMEOUT="}, 5 * time.Minute},
-		{"zero means never", []string{"--idle-timeout", "0"}, nil, 0},
-		{"other prefixes ignored", nil, []string{"IDLE_TIMEOUT=1s", "LOOPBACKIDLE_TIMEOUT=1s"}, 5 * time.Minute},
+		{"default", nil, nil, 5 * time.Minute, Default, "--wait (default)"},
+		{"old key over default", nil, []string{"LOOPBACK_WAIT=1s"}, time.Second, DeprecatedEnv, "LOOPBACK_WAIT"},
+		{"new key over old", nil, []string{"LOOPBACK_WAIT=1s", "LOOPBACK_DEMO_WAIT=2s"}, 2 * time.Second, Env, "LOOPBACK_DEMO_WAIT"},
+		{"flag over both", []string{"--wait", "3s"}, []string{"LOOPBACK_WAIT=1s", "LOOPBACK_DEMO_WAIT=2s"}, 3 * time.Second, Flag, "--wait"},
+		{"flag over old", []string{"-wait=3s"}, []string{"LOOPBACK_WAIT=1s"}, 3 * time.Second, Flag, "--wait"},
+		{"empty new key is unset", nil, []string{"LOOPBACK_DEMO_WAIT=", "LOOPBACK_WAIT=1s"}, time.Second, DeprecatedEnv, "LOOPBACK_WAIT"},
+		{"empty keeps the default", nil, []string{"LOOPBACK_DEMO_WAIT="}, 5 * time.Minute, Default, "--wait (default)"},
+		{"zero", []string{"--wait", "0"}, nil, 0, Flag, "--wait"},
+		{"other prefixes ignored", nil, []string{"WAIT=1s", "LOOPBACKWAIT=1s", "LOOPBACK_OTHER_WAIT=1s"}, 5 * time.Minute, Default, "--wait (default)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := LoadServe(tt.args, tt.environ, &bytes.Buffer{})
+			t.Parallel()
+			c, l, _, err := load(t, tt.args, tt.environ)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.IdleTimeout != tt.want {
-				t.Errorf("IdleTimeout = %v, want %v", c.IdleTimeout, tt.want)
+			if c.Wait != tt.want || l.Source("Wait") != tt.source || l.Name("Wait") != tt.from {
+				t.Errorf("Wait = %v from %v (%s), want %v from %v (%s)", c.Wait, l.Source("Wait"), l.Name("Wait"), tt.want, tt.source, tt.from)
 			}
 		})
 	}
 }
 
-func TestServeDefaults(t *testing.T) {
+func TestDeprecationWarnsOnceAndOnlyWhenUsed(t *testing.T) {
 	t.Parallel()
-	c, err := LoadServe(nil, nil, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Addr.String() != "127.0.0.1:0" || c.Proto != Both || c.DrainTimeout != 5*time.Second ||
-		c.Log.Format != FormatAuto || c.Log.Level.String() != "info" || c.AllowRemote {
-		t.Errorf("defaults = %+v", c)
-	}
-}
-
-func TestServeEnvironmentAndFlags(t *testing.T) {
-	t.Parallel()
-	c, err := LoadServe(
-		[]string{"--addr", "[::1]:7007", "--allow-remote", "--log-level", "DEBUG"},
-		[]string{"LOOPBACK_PROTO=udp", "LOOPBACK_MAX_CONNS=12", "LOOPBACK_PORT_FILE=/tmp/p", "LOOPBACK_LOG_FORMAT=json"},
-		&bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Addr != (HostPort{"::1", 7007}) || c.Proto != UDP || c.MaxConns != 12 || c.PortFile != "/tmp/p" ||
-		!c.AllowRemote || c.Log.Level.String() != "debug" || c.Log.Format != FormatJSON {
-		t.Errorf("got %+v", c)
-	}
-}
-
-func TestBadValuesNameTheirSource(t *testing.T) {
-	t.Parallel()
+	const line = "loopback: LOOPBACK_WAIT is deprecated: use LOOPBACK_DEMO_WAIT (read for one more release)\n"
 	tests := []struct {
 		name    string
 		args    []string
 		environ []string
 		want    string
 	}{
-		{"env duration", nil, []string{"LOOPBACK_IDLE_TIMEOUT=abc"}, `LOOPBACK_IDLE_TIMEOUT: "abc" is not a duration (e.g. 30s`},
-		{"flag duration", []string{"--idle-timeout", "abc"}, nil, `--idle-timeout: "abc" is not a duration (e.g. 30s`},
-		{"negative duration", []string{"--drain-timeout=-1s"}, nil, `--drain-timeout: "-1s" must not be negative`},
-		{"port too big", []string{"--addr", "127.0.0.1:70000"}, nil, `--addr: "127.0.0.1:70000": port "70000" is not a number from 0 to 65535`},
-		{"no port", nil, []string{"LOOPBACK_ADDR=127.0.0.1"}, `LOOPBACK_ADDR: "127.0.0.1" is not host:port`},
-		{"negative count", []string{"--max-conns", "-3"}, nil, `--max-conns: "-3" is not a whole number of 0 or more`},
-		{"too many loops", []string{"--loops", "1000"}, nil, `--loops: 1000 event loops; give 1 to 256, or 0 for one per two CPUs`},
-		{"proto", nil, []string{"LOOPBACK_PROTO=sctp"}, `LOOPBACK_PROTO: "sctp" is not a protocol (tcp, udp or both)`},
-		{"level", []string{"--log-level", "loud"}, nil, `--log-level: "loud" is not a log level (trace, debug, info, warn or error)`},
-		{"bool", nil, []string{"LOOPBACK_ALLOW_REMOTE=perhaps"}, `LOOPBACK_ALLOW_REMOTE: "perhaps" is not true or false`},
-		{"unknown flag", []string{"--colour"}, nil, `flag provided but not defined: -colour (see 'loopback serve --help')`},
-		{"stray argument", []string{"127.0.0.1:7"}, nil, `serve takes no arguments, got "127.0.0.1:7" (did you mean --addr 127.0.0.1:7?)`},
+		{"old key used", nil, []string{"LOOPBACK_WAIT=1s"}, line},
+		{"old key used with --help", []string{"--help"}, []string{"LOOPBACK_WAIT=1s"}, line},
+		{"new key only", nil, []string{"LOOPBACK_DEMO_WAIT=1s"}, ""},
+		{"new key wins", nil, []string{"LOOPBACK_WAIT=1s", "LOOPBACK_DEMO_WAIT=2s"}, ""},
+		{"flag wins", []string{"--wait", "1s"}, []string{"LOOPBACK_WAIT=1s"}, ""},
+		{"old key empty", nil, []string{"LOOPBACK_WAIT="}, ""},
+		{"nothing set", nil, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadServe(tt.args, tt.environ, &bytes.Buffer{})
-			if _, ok := errors.AsType[*UsageError](err); !ok {
-				t.Fatalf("err = %v (%T), want a *UsageError", err, err)
+			t.Parallel()
+			_, _, warn, err := load(t, tt.args, tt.environ)
+			if err != nil && !errors.Is(err, ErrHelp) {
+				t.Fatal(err)
 			}
-			if !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("err = %q, want one line starting %q", err, tt.want)
+			if warn != tt.want {
+				t.Errorf("warnings = %q, want %q", warn, tt.want)
 			}
 		})
 	}
 }
 
-func TestEveryBadVariableIsReported(t *testing.T) {
+func TestKeysAndFlagNames(t *testing.T) {
 	t.Parallel()
-	_, err := LoadServe(nil, []string{"LOOPBACK_IDLE_TIMEOUT=x", "LOOPBACK_MAX_CONNS=y"}, &bytes.Buffer{})
-	if err == nil {
-		t.Fatal("no error")
+	c, l, _, err := load(t, []string{"--loud", "--note", "hi", "--log-level", "DEBUG"},
+		[]string{"LOOPBACK_DEMO_ADDR=[::1]:7", "LOOPBACK_DEMO_COUNT=9", "LOOPBACK_LOG_FORMAT=json", "LOOPBACK_DEMO_LOG_LEVEL=warn"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, want := range []string{"LOOPBACK_IDLE_TIMEOUT:", "LOOPBACK_MAX_CONNS:"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %q, does not name %s", err, want)
+	if c.Addr != (HostPort{"::1", 7}) || c.Count != 9 || !c.Verbose || c.Note != "hi" ||
+		c.Log.Level.String() != "debug" || c.Log.Format != FormatJSON {
+		t.Errorf("got %+v", c)
+	}
+	for _, tt := range []struct{ field, want string }{
+		{"Addr", "LOOPBACK_DEMO_ADDR"}, {"Verbose", "--loud"}, {"Log.Format", "LOOPBACK_LOG_FORMAT"}, {"Log.Level", "--log-level"},
+	} {
+		if got := l.Name(tt.field); got != tt.want {
+			t.Errorf("Name(%q) = %q, want %q", tt.field, got, tt.want)
 		}
 	}
 }
 
-func TestHelpListsEveryFlagWithVariableAndEffectiveDefault(t *testing.T) {
+func TestLogSettingsAreShared(t *testing.T) {
 	t.Parallel()
+	c, _, _, err := load(t, nil, []string{"LOOPBACK_DEMO_LOG_LEVEL=warn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log.Level.String() != "info" {
+		t.Errorf("LOOPBACK_DEMO_LOG_LEVEL set the level to %s; only LOOPBACK_LOG_LEVEL should", c.Log.Level)
+	}
+}
+
+func TestFlagsAfterArgumentsAndDoubleDash(t *testing.T) {
+	t.Parallel()
+	c, l, _, err := load(t, []string{"a", "--count", "4", "b", "--", "--count", "c"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Count != 4 || strings.Join(l.Args, " ") != "a b --count c" {
+		t.Errorf("count %d, args %q", c.Count, l.Args)
+	}
+}
+
+func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
+	t.Parallel()
+	_, _, warn, err := load(t, []string{"--count", "-3", "--addr", "127.0.0.1:70000", "--loud=perhaps", "--help"},
+		[]string{"LOOPBACK_WAIT=abc", "LOOPBACK_DEMO_ADDR=127.0.0.1", "LOOPBACK_LOG_LEVEL=loud"})
+	if _, ok := errors.AsType[*UsageError](err); !ok {
+		t.Fatalf("err = %v (%T), want a *UsageError", err, err)
+	}
+	want := []string{
+		`LOOPBACK_DEMO_ADDR: "127.0.0.1" is not host:port (e.g. 127.0.0.1:0 or [::1]:7007)`,
+		`LOOPBACK_WAIT: "abc" is not a duration (e.g. 30s, 250ms, 1m30s)`,
+		`LOOPBACK_LOG_LEVEL: "loud" is not a log level (trace, debug, info, warn or error)`,
+		`--count: "-3" is not a whole number of 0 or more`,
+		`--addr: "127.0.0.1:70000": port "70000" is not a number from 0 to 65535`,
+		`--loud: "perhaps" is not true or false`,
+	}
+	if got := strings.Split(err.Error(), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	if !strings.Contains(warn, "LOOPBACK_WAIT is deprecated") {
+		t.Errorf("no deprecation warning for the bad but deprecated LOOPBACK_WAIT: %q", warn)
+	}
+}
+
+func TestUnknownFlag(t *testing.T) {
+	t.Parallel()
+	_, _, _, err := load(t, []string{"--colour"}, nil)
+	if want := `flag provided but not defined: -colour (see 'loopback demo --help')`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
+func TestHelpListsNewKeysAndEffectiveDefaults(t *testing.T) {
+	t.Parallel()
+	var c demo
 	var out bytes.Buffer
-	_, err := LoadServe([]string{"--help"}, []string{"LOOPBACK_LOG_LEVEL=debug"}, &out)
+	_, err := Load("demo", "usage: loopback demo", &c, []string{"-h"}, []string{"LOOPBACK_LOG_LEVEL=debug", "LOOPBACK_WAIT=7s"}, &out, &bytes.Buffer{})
 	if !errors.Is(err, ErrHelp) {
 		t.Fatalf("err = %v, want ErrHelp", err)
 	}
 	for _, want := range []string{
-		"usage: loopback serve",
-		"--addr host:port", "LOOPBACK_ADDR", "(default 127.0.0.1:0)",
+		"usage: loopback demo\n",
+		"--addr host:port", "LOOPBACK_DEMO_ADDR", "(default 127.0.0.1:0)",
+		"--wait duration", "LOOPBACK_DEMO_WAIT", "(default 7s)",
+		"--count n", "--loud ", "--note value", `(default "")`,
 		"--log-level level", "LOOPBACK_LOG_LEVEL", "(default debug)",
-		"--idle-timeout duration", "(default 5m0s)",
-		"--allow-remote ", "--port-file path", "--max-conns n", "--proto tcp|udp|both",
-		"--duration", "--drain-timeout", "--log-format",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
 	}
+	if strings.Contains(out.String(), "LOOPBACK_WAIT ") || strings.Contains(out.String(), "hidden") {
+		t.Errorf("help lists a deprecated key or a field that is no setting:\n%s", out.String())
+	}
 }
 
-func TestProbeTargetAndInterleavedFlags(t *testing.T) {
+func TestNameOfAFieldThatIsNoSettingPanics(t *testing.T) {
 	t.Parallel()
-	c, err := LoadProbe([]string{"--size", "100", "udp://[::1]:7", "--count", "3", "--json"}, nil, &bytes.Buffer{})
+	_, l, _, err := load(t, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Target.String() != "udp://[::1]:7" || c.Size != 100 || c.Count != 3 || !c.JSON || c.Warmup != 10 || c.Timeout != time.Second {
-		t.Errorf("got %+v", c)
-	}
-}
-
-func TestProbeRefusesUselessValues(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		args    []string
-		environ []string
-		want    string
-	}{
-		{"no url", nil, nil, "probe takes one URL"},
-		{"two urls", []string{"tcp://127.0.0.1:1", "tcp://127.0.0.1:2"}, nil, "probe takes one URL"},
-		{"udp size", []string{"udp://127.0.0.1:7", "--size", "65508"}, nil, "--size: 65508 bytes is out of range: udp payloads are 16 to 65507 bytes"},
-		{"env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_SIZE=8"}, "LOOPBACK_SIZE: 8 bytes is out of range"},
-		{"zero count", []string{"tcp://127.0.0.1:7", "--count", "0"}, nil, "--count: 0 round trips would measure nothing"},
-		{"negative count", []string{"tcp://127.0.0.1:7", "--count", "-1"}, nil, `--count: "-1" is not a whole number`},
-		{"zero timeout", []string{"tcp://127.0.0.1:7", "--timeout", "0"}, nil, "--timeout: a timeout of 0"},
-		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, "http://127.0.0.1:7"},
-		{"csv of a stream", []string{"tcp://127.0.0.1:7", "--mode", "throughput", "--output", "csv"}, nil,
-			"--mode throughput has no per-round-trip rows for csv; use text, json or jsonl"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadProbe(tt.args, tt.environ, &bytes.Buffer{})
-			if _, ok := errors.AsType[*UsageError](err); !ok {
-				t.Fatalf("err = %v (%T), want a *UsageError", err, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to contain %q", err, tt.want)
-			}
-		})
-	}
-}
-
-func TestCheckHasItsOwnCountVariable(t *testing.T) {
-	t.Parallel()
-	c, err := LoadCheck(nil, []string{"LOOPBACK_COUNT=5", "LOOPBACK_CHECK_COUNT=7"}, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Count != 7 || c.Warmup != 100 {
-		t.Errorf("got %+v, want count 7 from LOOPBACK_CHECK_COUNT", c)
-	}
-	if c, _ := LoadCheck([]string{"--count", "9"}, nil, &bytes.Buffer{}); c.Count != 9 {
-		t.Errorf("--count 9 gave %d", c.Count)
-	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Name of a field without env and help tags did not panic")
+		}
+	}()
+	l.Name("Hidden")
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"encoding"
 	"errors"
 	"flag"
@@ -12,66 +13,94 @@ import (
 	env "github.com/caarlos0/env/v10"
 )
 
-// ErrHelp is returned when the user asked for -h or --help; the usage has
-// been written and the program should exit 0.
-var ErrHelp = flag.ErrHelp
-
-// UsageError is a bad flag, variable or argument: the program exits 2.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
-
-func usagef(format string, a ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, a...)}
+// Load fills cfg, a pointer to a command's settings struct, from its
+// envDefault tags, then environ, then args, and returns the positional
+// arguments and where each value came from. --help writes the synopsis and
+// a table of the flags to help and returns ErrHelp. A deprecated variable
+// that was used gets one warning line on warn.
+//
+// Every bad value, from the environment or a flag, is reported at once as
+// joined UsageErrors, one line each: fixing one at a time and running again
+// to find the next is tedious.
+func Load(cmd, synopsis string, cfg any, args, environ []string, help, warn io.Writer) (Loaded, error) {
+	list := settings(cmd, cfg)
+	problems, err := loadEnv(cfg, list, envMap(environ))
+	if err != nil {
+		return Loaded{}, err
+	}
+	fs := flagSet(cmd, list, &problems)
+	pos, err := parseInterleaved(fs, args)
+	warnDeprecated(warn, list)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		problems = append(problems, Usagef("%v (see 'loopback %s --help')", err, cmd))
+	}
+	if len(problems) > 0 {
+		// Even with --help: the help shows the values in effect, and a
+		// bad one has none.
+		return Loaded{}, errors.Join(problems...)
+	}
+	if err != nil {
+		writeUsage(help, synopsis, list)
+		return Loaded{}, ErrHelp
+	}
+	return Loaded{Args: pos, list: list}, nil
 }
 
-// setting is one field of a config struct, with the names the user knows it by.
+// setting is one field of a settings struct, with the names the user
+// knows it by.
 type setting struct {
-	goName string        // field name, which env's errors report
-	key    string        // LOOPBACK_IDLE_TIMEOUT
+	field  string        // Go field name, after its parent's and a dot if nested: Log.Level
+	goName string        // field name alone, which env's errors report
+	tag    string        // the env tag, the key env/v10 is handed: IDLE_TIMEOUT
+	key    string        // the variable: LOOPBACK_SERVE_IDLE_TIMEOUT
+	old    string        // the deprecated variable, if any: LOOPBACK_IDLE_TIMEOUT
 	flag   string        // idle-timeout
 	help   string        // from the help tag
 	arg    string        // what the value looks like in the help, from the arg tag
 	value  reflect.Value // addressable field
-	source string        // where the current value came from, for error messages
+	source Source        // where the current value came from
+	from   string        // the variable or flag it came from, for messages
 }
 
-// settings lists the fields of *cfg that have a help tag, descending into
-// nested structs (Log). The flag is named after the variable unless a flag
-// tag says otherwise.
-func settings(cfg any) []*setting {
+// settings lists the fields of *cfg that have an env and a help tag,
+// descending into nested structs (Log) that have no env tag themselves.
+func settings(cmd string, cfg any) []*setting {
+	own := Prefix + strings.ToUpper(cmd) + "_"
 	var out []*setting
-	var walk func(v reflect.Value)
-	walk = func(v reflect.Value) {
+	var walk func(v reflect.Value, parent string)
+	walk = func(v reflect.Value, parent string) {
 		for i := range v.NumField() {
 			sf, fv := v.Type().Field(i), v.Field(i)
-			if sf.Type.Kind() == reflect.Struct && sf.Tag.Get("env") == "" {
-				walk(fv)
+			tag := sf.Tag.Get("env")
+			if sf.Type.Kind() == reflect.Struct && tag == "" {
+				walk(fv, parent+sf.Name+".")
 				continue
 			}
-			key := sf.Tag.Get("env")
-			if key == "" || sf.Tag.Get("help") == "" {
+			if tag == "" || sf.Tag.Get("help") == "" {
 				continue
 			}
-			name := sf.Tag.Get("flag")
-			if name == "" {
-				name = strings.ReplaceAll(strings.ToLower(key), "_", "-")
-			}
-			out = append(out, &setting{
+			s := &setting{
+				field:  parent + sf.Name,
 				goName: sf.Name,
-				key:    Prefix + key,
-				flag:   name,
+				tag:    tag,
+				key:    own + tag,
+				old:    sf.Tag.Get("deprecated"),
+				flag:   cmp.Or(sf.Tag.Get("flag"), strings.ReplaceAll(strings.ToLower(tag), "_", "-")),
 				help:   sf.Tag.Get("help"),
 				arg:    sf.Tag.Get("arg"),
 				value:  fv,
-			})
+			}
+			if sf.Tag.Get("shared") == "true" {
+				s.key = Prefix + tag
+			}
+			out = append(out, s)
 		}
 	}
-	walk(reflect.ValueOf(cfg).Elem())
+	walk(reflect.ValueOf(cfg).Elem(), "")
 	return out
 }
 
-// set parses s with the field's own parser and stores it.
+// set parses text with the field's own parser and stores it.
 func (s *setting) set(text string) error {
 	if u, ok := s.value.Addr().Interface().(encoding.TextUnmarshaler); ok {
 		return u.UnmarshalText([]byte(text))
@@ -92,25 +121,76 @@ func (s *setting) String() string {
 	return fmt.Sprint(s.value.Interface())
 }
 
-// load fills cfg from envDefault tags, then environ, then args, and returns
-// the positional arguments. Help goes to out.
-func load(cmd, synopsis string, cfg any, args, environ []string, out io.Writer) ([]string, []*setting, error) {
-	list := settings(cfg)
-	if err := loadEnv(cfg, list, environ); err != nil {
-		return nil, nil, err
+// loadEnv applies the envDefault tags and the environment. Which variable
+// a setting is read from is decided here (the command's own, else the
+// deprecated one); env/v10 is handed the chosen values under the bare tag
+// keys and does the defaults and the parsing. A variable set to "" counts
+// as unset, so it keeps the default, as env/v10 does. Bad values come back
+// as UsageErrors naming the variable; err is for anything else.
+func loadEnv(cfg any, list []*setting, vars map[string]string) (problems []error, err error) {
+	feed := make(map[string]string, len(list))
+	for _, s := range list {
+		switch {
+		case vars[s.key] != "":
+			s.source, s.from = Env, s.key
+		case s.old != "" && vars[s.old] != "":
+			s.source, s.from = DeprecatedEnv, s.old
+		default:
+			continue
+		}
+		feed[s.tag] = vars[s.from]
 	}
+	funcs := make(map[reflect.Type]env.ParserFunc, len(parsers))
+	for t, p := range parsers {
+		funcs[t] = env.ParserFunc(p)
+	}
+	err = env.ParseWithOptions(cfg, env.Options{Environment: feed, FuncMap: funcs})
+	if err == nil {
+		return nil, nil
+	}
+	agg, ok := errors.AsType[env.AggregateError](err)
+	if !ok {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	for _, e := range agg.Errors {
+		s := settingOf(e, list)
+		if s == nil {
+			return nil, fmt.Errorf("environment: %w", e)
+		}
+		problems = append(problems, Usagef("%s: %v", s.from, e.(env.ParseError).Err))
+	}
+	return problems, nil
+}
+
+// settingOf finds the setting a parse error from env/v10 is about; env
+// names the Go field and its type, which the user never sees.
+func settingOf(e error, list []*setting) *setting {
+	pe, ok := e.(env.ParseError)
+	if !ok {
+		return nil
+	}
+	for _, s := range list {
+		if s.goName == pe.Name && s.value.Type() == pe.Type && s.from != "" {
+			return s
+		}
+	}
+	return nil
+}
+
+// flagSet binds every setting to a flag. A bad value is added to problems
+// and parsing goes on, so that every bad flag is reported at once.
+func flagSet(cmd string, list []*setting, problems *[]error) *flag.FlagSet {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	// The flag package's own messages name Go types and print the whole
 	// usage on every mistake; we print one line instead.
 	fs.SetOutput(io.Discard)
-	var bad error
 	for _, s := range list {
 		fn := func(text string) error {
 			if err := s.set(text); err != nil {
-				bad = usagef("--%s: %v", s.flag, err)
-				return err
+				*problems = append(*problems, Usagef("--%s: %v", s.flag, err))
+				return nil
 			}
-			s.source = "--" + s.flag
+			s.source, s.from = Flag, "--"+s.flag
 			return nil
 		}
 		if s.value.Kind() == reflect.Bool {
@@ -119,17 +199,7 @@ func load(cmd, synopsis string, cfg any, args, environ []string, out io.Writer) 
 			fs.Func(s.flag, s.help, fn)
 		}
 	}
-	pos, err := parseInterleaved(fs, args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		writeUsage(out, cmd, synopsis, list)
-		return nil, nil, ErrHelp
-	case bad != nil:
-		return nil, nil, bad
-	case err != nil:
-		return nil, nil, usagef("%v (see 'loopback %s --help')", err, cmd)
-	}
-	return pos, list, nil
+	return fs
 }
 
 // parseInterleaved lets flags come after positional arguments too
@@ -153,45 +223,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
-// loadEnv applies envDefault tags and the environment, and turns env's
-// errors, which name Go fields, into lines that name the variable.
-func loadEnv(cfg any, list []*setting, environ []string) error {
-	vars := envMap(environ)
-	funcs := map[reflect.Type]env.ParserFunc{}
-	for t, p := range parsers {
-		funcs[t] = env.ParserFunc(p)
-	}
-	err := env.ParseWithOptions(cfg, env.Options{Prefix: Prefix, Environment: vars, FuncMap: funcs})
-	if err == nil {
-		for _, s := range list {
-			if _, ok := vars[s.key]; ok {
-				s.source = s.key
-			}
-		}
-		return nil
-	}
-	agg, ok := errors.AsType[env.AggregateError](err)
-	if !ok {
-		return fmt.Errorf("environment: %w", err)
-	}
-	var lines []string
-	for _, e := range agg.Errors {
-		lines = append(lines, envErrorLine(e, list))
-	}
-	return &UsageError{Msg: strings.Join(lines, "\n")}
-}
-
-func envErrorLine(e error, list []*setting) string {
-	pe, ok := e.(env.ParseError)
-	if !ok {
-		return e.Error()
-	}
+// warnDeprecated writes one line for each deprecated variable whose value
+// is in effect; one that a flag or the new variable overrode changed
+// nothing, so it earns no warning.
+func warnDeprecated(w io.Writer, list []*setting) {
 	for _, s := range list {
-		if s.goName == pe.Name {
-			return fmt.Sprintf("%s: %v", s.key, pe.Err)
+		if s.source == DeprecatedEnv {
+			fmt.Fprintf(w, "loopback: %s is deprecated: use %s (read for one more release)\n", s.old, s.key)
 		}
 	}
-	return pe.Error()
 }
 
 // envMap turns KEY=VALUE pairs into a map; a later pair wins, as in the

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/loopback-dev/loopback/probe"
 )
 
 // Each setting has one type, and each type one parser, used for the
@@ -47,62 +45,6 @@ func (h *HostPort) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Proto says which echo servers to run.
-type Proto string
-
-// The protocols `serve` accepts.
-const (
-	TCP  Proto = "tcp"
-	UDP  Proto = "udp"
-	Both Proto = "both"
-)
-
-// UnmarshalText accepts tcp, udp or both.
-func (p *Proto) UnmarshalText(b []byte) (err error) {
-	*p, err = oneOf(b, "a protocol", TCP, UDP, Both)
-	return err
-}
-
-// Has reports whether p includes the given single protocol.
-func (p Proto) Has(one Proto) bool { return p == Both || p == one }
-
-// Output is the format of the probe's report.
-type Output string
-
-// The report formats: a table, one JSON object, JSON lines (one per
-// interval, then the summary), or CSV with one row per round trip.
-const (
-	OutputText  Output = "text"
-	OutputJSON  Output = "json"
-	OutputJSONL Output = "jsonl"
-	OutputCSV   Output = "csv"
-)
-
-// UnmarshalText accepts text, json, jsonl or csv.
-func (o *Output) UnmarshalText(b []byte) (err error) {
-	*o, err = oneOf(b, "a report format", OutputText, OutputJSON, OutputJSONL, OutputCSV)
-	return err
-}
-
-// Assertions are the probe's --assert conditions, parsed once.
-type Assertions struct {
-	List []probe.Assertion
-	text string
-}
-
-// UnmarshalText parses conditions such as "p99<200us,loss=0".
-func (a *Assertions) UnmarshalText(b []byte) error {
-	list, err := probe.ParseAssertions(string(b))
-	if err != nil {
-		return err
-	}
-	*a = Assertions{List: list, text: string(b)}
-	return nil
-}
-
-// String gives the conditions as written, for the help text.
-func (a Assertions) String() string { return a.text }
-
 // LogFormat is how log events are written.
 type LogFormat string
 
@@ -115,13 +57,18 @@ const (
 
 // UnmarshalText accepts auto, console or json.
 func (f *LogFormat) UnmarshalText(b []byte) (err error) {
-	*f, err = oneOf(b, "a log format", FormatAuto, FormatConsole, FormatJSON)
+	*f, err = OneOf(b, "a log format", FormatAuto, FormatConsole, FormatJSON)
 	return err
 }
 
-// oneOf returns the allowed value that b names, ignoring case, or an error
-// that lists them all.
-func oneOf[T ~string](b []byte, what string, allowed ...T) (T, error) {
+// OneOf returns the allowed value that b names, ignoring case, or an error
+// that lists them all, for a setting that is one of a few words:
+//
+//	func (p *Proto) UnmarshalText(b []byte) (err error) {
+//		*p, err = config.OneOf(b, "a protocol", TCP, UDP, Both)
+//		return err
+//	}
+func OneOf[T ~string](b []byte, what string, allowed ...T) (T, error) {
 	for _, v := range allowed {
 		if strings.EqualFold(string(b), string(v)) {
 			return v, nil

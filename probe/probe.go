@@ -72,6 +72,11 @@ type Options struct {
 	Log     zerolog.Logger
 }
 
+// Validate reports the first option that Run would refuse for a target on
+// network ("tcp" or "udp"), so that a caller can refuse it before any socket
+// is opened.
+func (o Options) Validate(network string) error { return o.check(network) }
+
 func (o Options) check(network string) error {
 	maxSize := MaxTCPSize
 	if network == "udp" {

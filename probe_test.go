@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/probe"
+)
+
+func TestProbeJSONHasTheDocumentedFields(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	for _, url := range []string{s.tcp, s.udp} {
+		out, stderr, code := runCLI(t, nil, "probe", url, "--count", "50", "--json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+		}
+		for _, k := range []string{"target", "proto", "size", "sent", "received", "lost", "corrupt", "rtt_us"} {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%s: JSON lacks %q: %s", url, k, out)
+			}
+		}
+		rtt, _ := got["rtt_us"].(map[string]any)
+		for _, k := range []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"} {
+			if v, ok := rtt[k].(float64); !ok || v <= 0 {
+				t.Errorf("%s: rtt_us.%s = %v, want a positive number", url, k, rtt[k])
+			}
+		}
+		_, hasConnect := got["connect_us"]
+		if isTCP := strings.HasPrefix(url, "tcp"); hasConnect != isTCP {
+			t.Errorf("%s: connect_us present = %v", url, hasConnect)
+		}
+		if got["target"] != url || got["sent"] != 50.0 || got["received"] != 50.0 || got["lost"] != 0.0 {
+			t.Errorf("%s: target/sent/received/lost = %v/%v/%v/%v", url, got["target"], got["sent"], got["received"], got["lost"])
+		}
+	}
+}
+
+func TestProbeNothingListening(t *testing.T) {
+	t.Parallel()
+	for _, network := range []string{"tcp", "udp"} {
+		ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.LocalAddr().(*net.UDPAddr).Port
+		ln.Close() // the port is now free for both protocols, as far as this test can tell
+		_, stderr, code := runCLI(t, nil, "probe", fmt.Sprintf("%s://127.0.0.1:%d", network, port), "--count", "3")
+		want := fmt.Sprintf("loopback: connection refused: nothing listening on 127.0.0.1:%d\n", port)
+		if code != 1 || !strings.HasSuffix(stderr, want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q", network, code, stderr, want)
+		}
+	}
+}
+
+// TestProbeCountsAMisbehavingServerAndExits1 runs the CLI against a UDP
+// echo that drops the 3rd datagram and corrupts one byte of the 5th.
+func TestProbeCountsAMisbehavingServerAndExits1(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.SetDeadline(time.Now().Add(cliTimeout))
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		buf := make([]byte, 65536)
+		for i := 1; ; i++ {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			switch i {
+			case 3:
+				continue
+			case 5:
+				buf[n-1] ^= 0xff
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+	defer func() { pc.Close(); <-served }()
+
+	url := "udp://" + pc.LocalAddr().String()
+	out, stderr, code := runCLI(t, nil, "probe", url, "--count", "10", "--warmup", "0", "--timeout", "200ms", "--json")
+	var got struct{ Sent, Received, Lost, Corrupt int }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if got.Sent != 10 || got.Received != 8 || got.Lost != 1 || got.Corrupt != 1 {
+		t.Errorf("sent/received/lost/corrupt = %d/%d/%d/%d, want 10/8/1/1", got.Sent, got.Received, got.Lost, got.Corrupt)
+	}
+	want := fmt.Sprintf("loopback: %s: 1 of 10 round trips lost, 1 corrupt\n", url)
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
+	}
+}
+
+func TestProbeAssertAndHgrm(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	hgrm := filepath.Join(t.TempDir(), "rtt.hgrm")
+	_, stderr, code := runCLI(t, nil, "probe", s.udp, "--count", "50", "--hgrm", hgrm, "--assert", "loss=0,received=50,p50<10s")
+	if code != 0 {
+		t.Fatalf("passing assertions: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(hgrm); err != nil || !strings.Contains(string(b), "Value   Percentile   TotalCount 1/(1-Percentile)") {
+		t.Errorf("hgrm file: %v\n%s", err, b)
+	}
+	_, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "50", "--assert", "p50<1ns")
+	if code != 1 || !strings.Contains(stderr, "assert p50<1ns failed: p50 = ") {
+		t.Errorf("failing assertion: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, nil, "probe", s.tcp, "--assert", "p50<1")
+	if code != 2 || !strings.Contains(stderr, "--assert: ") {
+		t.Errorf("bad assertion: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestProbeJSONLinesAndCSV(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	// 150 datagrams fit in the sockets' receive buffers (about 270 of this
+	// size), and the timeout is long: a test machine busy enough to stall
+	// the server or the probe for a while delays replies but loses none.
+	out, stderr, code := runCLI(t, nil, "probe", s.udp, "--rate", "500", "--count", "150", "--timeout", "10s", "--output", "jsonl", "--report-every", "100ms")
+	if code != 0 {
+		t.Fatalf("jsonl: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var sent float64
+	for i, l := range lines {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(l), &obj); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, l)
+		}
+		if i < len(lines)-1 {
+			if obj["interval"] != true {
+				t.Errorf("line %d is not an interval: %s", i+1, l)
+			}
+			sent += obj["sent"].(float64)
+		} else if obj["sent"] != 150.0 || obj["interval"] != nil {
+			t.Errorf("last line is not the summary of 150 round trips: %s", l)
+		}
+	}
+	if len(lines) < 3 || sent != 150 {
+		t.Errorf("%d lines whose intervals sent %v in all, want at least 2 intervals adding up to 150", len(lines), sent)
+	}
+
+	out, stderr, code = runCLI(t, nil, "probe", s.tcp, "--count", "20", "--warmup", "0", "--output", "csv", "--concurrency", "2")
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	perConn := map[string]int{}
+	for _, r := range rows[1:] {
+		if f := strings.Split(r, ","); len(f) == 5 && f[4] == "ok" {
+			perConn[f[0]]++
+		}
+	}
+	if code != 0 || len(rows) != 41 || rows[0] != "conn,seq,sent_ns,rtt_ns,outcome" || perConn["0"] != 20 || perConn["1"] != 20 {
+		t.Errorf("csv: exit %d, %d rows (want header + 20 ok rows from each of 2 connections), stderr %q:\n%s", code, len(rows), stderr, out)
+	}
+}
+
+func TestProbeTargetAndInterleavedFlags(t *testing.T) {
+	t.Parallel()
+	c, err := loadProbe([]string{"--size", "100", "udp://[::1]:7", "--count", "3", "--json"}, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Target.String() != "udp://[::1]:7" || c.Size != 100 || c.Count != 3 || c.Output != outputJSON || c.Warmup != 10 || c.Timeout != time.Second {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestProbeOptions(t *testing.T) {
+	t.Parallel()
+	c, err := loadProbe([]string{"tcp://127.0.0.1:7", "--rate", "100", "--concurrency", "4", "--mode", "throughput", "--output", "jsonl"},
+		nil, &bytes.Buffer{}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.options()
+	if o.Interval != 40*time.Millisecond || o.Concurrency != 4 || o.Duration != defaultStream || o.Mode != probe.ModeThroughput || c.Every != time.Second {
+		t.Errorf("options = %+v, report every %v; want 40ms apart on each of 4 connections, streaming %v, reporting each 1s", o, c.Every, defaultStream)
+	}
+}
+
+func TestProbeRefusesUselessValues(t *testing.T) {
+	t.Parallel()
+	const url = "tcp://127.0.0.1:7"
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		want    string
+	}{
+		{"no url", nil, nil, "probe takes one URL"},
+		{"two urls", []string{url, "tcp://127.0.0.1:2"}, nil, "probe takes one URL"},
+		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, `target "http://127.0.0.1:7": scheme must be tcp:// or udp://`},
+		{"udp size", []string{"udp://127.0.0.1:7", "--size", "65508"}, nil, "size 65508: must be 16-65507 bytes for udp"},
+		{"env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_PROBE_SIZE=8"}, "size 8: must be 16-65507 bytes for udp"},
+		{"zero count", []string{url, "--count", "0"}, nil, "count 0: need at least 1 round trip, or a duration"},
+		{"negative count", []string{url, "--count", "-1"}, nil, `--count: "-1" is not a whole number`},
+		{"zero timeout", []string{url, "--timeout", "0"}, nil, "timeout 0s: must be positive"},
+		{"udp connect", []string{"udp://127.0.0.1:7", "--mode", "connect"}, nil, "mode connect: measures TCP only"},
+		{"csv of a stream", []string{url, "--mode", "throughput", "--output", "csv"}, nil,
+			"--mode throughput has no per-round-trip rows for csv; use text, json or jsonl"},
+		{"json and text", []string{url, "--json"}, []string{"LOOPBACK_PROBE_OUTPUT=text"}, "--json and LOOPBACK_PROBE_OUTPUT text disagree"},
+		{"no connections", []string{url, "--concurrency", "0"}, nil, "--concurrency: 0 connections would measure nothing"},
+		{"rate and interval", []string{url, "--rate", "10"}, []string{"LOOPBACK_PROBE_INTERVAL=1s"}, "--rate and LOOPBACK_PROBE_INTERVAL both set the schedule"},
+		{"tiny rate", []string{url, "--rate", "0.0001"}, nil, "--rate: 0.0001 round trips per second is less than one in 1000 s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := loadProbe(tt.args, tt.environ, &bytes.Buffer{}, &bytes.Buffer{})
+			if _, ok := errors.AsType[*config.UsageError](err); !ok {
+				t.Fatalf("err = %v (%T), want a *config.UsageError", err, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestProbeListsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := loadProbe([]string{"udp://127.0.0.1:7", "--concurrency", "0", "--rate", "5", "--interval", "1s", "--size", "8"},
+		nil, &bytes.Buffer{}, &bytes.Buffer{})
+	want := []string{
+		"--concurrency: 0 connections would measure nothing; give 1 or more",
+		"--rate and --interval both set the schedule; give one of them",
+		"size 8: must be 16-65507 bytes for udp",
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("err = %v, want\n%s", err, strings.Join(want, "\n"))
+	}
+}
