@@ -91,9 +91,11 @@ type reporter struct {
 	emit      func(Interval)
 }
 
-// take builds the interval that ends now, taking each session's RTTs.
-func (rp *reporter) take(now time.Time) {
-	iv := Interval{Mode: rp.mode, From: rp.last, To: now.Sub(rp.start), Dist: newDist()}
+// take builds the interval that ends now, taking each session's RTTs. The
+// interval ends when the last count is taken, not when the ticker fired:
+// everything counted in it then happened before its end.
+func (rp *reporter) take() {
+	iv := Interval{Mode: rp.mode, From: rp.last, Dist: newDist()}
 	var total [6]uint64
 	var bytes [2]uint64
 	for _, p := range rp.pubs {
@@ -107,6 +109,7 @@ func (rp *reporter) take(now time.Time) {
 		p.dist.reset()
 		p.mu.Unlock()
 	}
+	iv.To = time.Since(rp.start)
 	d := func(i int) uint64 { return total[i] - rp.prev[i] }
 	// A reply counted lost in one interval and late in a later one leaves
 	// the run's lost count: the sum of the two only grows, by the replies
@@ -118,19 +121,18 @@ func (rp *reporter) take(now time.Time) {
 	rp.emit(iv)
 }
 
-// run reports every period until stop is closed, then once more for the
-// part of an interval that was left.
+// run reports every period until stop is closed, then once more, always,
+// for what was left: the sessions have made their last publications by
+// then, so the intervals add up to the run.
 func (rp *reporter) run(period time.Duration, stop <-chan struct{}) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
-		case now := <-tick.C:
-			rp.take(now)
+		case <-tick.C:
+			rp.take()
 		case <-stop:
-			if now := time.Now(); now.Sub(rp.start) > rp.last {
-				rp.take(now)
-			}
+			rp.take()
 			return
 		}
 	}

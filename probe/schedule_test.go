@@ -14,7 +14,9 @@ import (
 )
 
 // pipeRun runs a session over net.Pipe against serve, so that it can run
-// inside a synctest bubble, where loopback sockets cannot.
+// inside a synctest bubble, where loopback sockets cannot. The pipe needs
+// no deadline of its own: a bubble whose goroutines all block fails at
+// once as deadlocked.
 func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn)) *Result {
 	t.Helper()
 	client, server := net.Pipe()
