@@ -50,9 +50,11 @@ func (s *SampleWriter) Write(conn int, seq uint64, sent time.Duration, rtt time.
 	b = append(b, ',')
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(sent), 10)
+	if sent >= 0 {
+		b = strconv.AppendInt(b, int64(sent), 10)
+	}
 	b = append(b, ',')
-	if outcome != "lost" {
+	if outcome != "lost" && rtt >= 0 {
 		b = strconv.AppendInt(b, int64(rtt), 10)
 	}
 	b = append(b, ',')
@@ -61,6 +63,12 @@ func (s *SampleWriter) Write(conn int, seq uint64, sent time.Duration, rtt time.
 	s.row = b
 	_, err := s.bw.Write(b)
 	return err
+}
+
+// Sample writes x's row, which makes a SampleWriter a Sampler; an error
+// is kept by the buffer and returned by Flush.
+func (s *SampleWriter) Sample(x Sample) {
+	_ = s.Write(x.Conn, x.Seq, x.Sent, x.RTT, x.Outcome.String())
 }
 
 // Flush writes the buffered rows to the underlying writer.

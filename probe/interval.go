@@ -11,9 +11,22 @@ import (
 )
 
 // Interval is what the connections of a run counted between two reports.
+//
+// Its counts are the run's, taken apart in time, with one difference: a
+// round trip whose timeout ran out in the interval is in its Lost even if
+// the reply comes later, since that is not known yet; the reply is then in
+// the Late of the interval where it came. So in every interval
+//
+//	Sent == Received + Lost + Corrupt
+//
+// and over a run's intervals Lost adds up to the run's Lost + Late, and
+// every other count to the run's.
 type Interval struct {
-	Mode                                     Mode          // what the run measures
-	From, To                                 time.Duration // since the run started
+	Mode Mode // what the run measures
+	// From and To are since the run started. An interval starts where the
+	// last one ended, and ends when its counts were taken: everything
+	// counted in it happened before To.
+	From, To                                 time.Duration
 	Sent, Received, Lost, Corrupt, Late, Dup uint64
 	// BytesSent and BytesReceived are the throughput stream's, written and
 	// echoed back intact (ModeThroughput).
@@ -47,7 +60,7 @@ const publishEvery = 10 * time.Millisecond
 // the reporter reads it, both under mu.
 type published struct {
 	mu       sync.Mutex
-	counts   [6]uint64 // Sent, Received, Lost, Corrupt, Late, Dup so far
+	counts   Counts    // so far
 	dist     Dist      // RTTs since the reporter last took them
 	lastSent time.Time // when the session last published
 
@@ -56,68 +69,59 @@ type published struct {
 	bytesSent, bytesReceived atomic.Uint64
 }
 
-// publish hands the session's counts and the RTTs since the last
-// publication to the reporter, at most every publishEvery unless forced.
-func (s *session) publish(now time.Time, force bool) { s.pub.publish(s.res, now, force) }
-
-// publish publishes r's counts and the RTTs recorded in r.iv since the last
-// publication, at most every publishEvery unless forced; p may be nil.
-func (p *published) publish(r *Result, now time.Time, force bool) {
+// publish publishes t's counts and the RTTs recorded in t.iv since the
+// last publication, at most every publishEvery unless forced; p may be nil.
+func (p *published) publish(t *tally, now time.Time, force bool) {
 	if p == nil || !force && now.Sub(p.lastSent) < publishEvery {
 		return
 	}
 	p.mu.Lock()
-	p.counts = [6]uint64{r.Sent, r.Received, r.Lost, r.Corrupt, r.Late, r.Dup}
-	p.dist.merge(r.iv)
+	p.counts = t.Counts
+	p.dist.merge(t.iv)
 	p.lastSent = now
 	p.mu.Unlock()
-	r.iv.reset()
-}
-
-// reset empties d for reuse.
-func (d *Dist) reset() {
-	d.RTT.Reset()
-	d.Min, d.Max, d.OutOfRange, d.n = 0, 0, 0, 0
+	t.iv.reset()
 }
 
 // reporter turns the sessions' publications into Intervals.
 type reporter struct {
-	pubs      []*published
-	mode      Mode
-	start     time.Time
-	last      time.Duration
-	prev      [6]uint64
-	prevBytes [2]uint64
-	emit      func(Interval)
+	pubs  []*published
+	mode  Mode
+	start time.Time
+	last  time.Duration // where the next interval starts
+	prev  Counts        // the sessions' counts at the end of the last interval
+	// prevSent and prevReceived are the stream's bytes at the end of the
+	// last interval.
+	prevSent, prevReceived uint64
+	emit                   func(Interval)
 }
 
 // take builds the interval that ends now, taking each session's RTTs. The
 // interval ends when the last count is taken, not when the ticker fired:
 // everything counted in it then happened before its end.
 func (rp *reporter) take() {
-	iv := Interval{Mode: rp.mode, From: rp.last, Dist: newDist()}
-	var total [6]uint64
-	var bytes [2]uint64
+	iv := Interval{Mode: rp.mode, From: rp.last, Dist: NewDist()}
+	var total Counts
+	var sent, received uint64
 	for _, p := range rp.pubs {
-		bytes[0] += p.bytesSent.Load()
-		bytes[1] += p.bytesReceived.Load()
+		sent += p.bytesSent.Load()
+		received += p.bytesReceived.Load()
 		p.mu.Lock()
-		for i, c := range p.counts {
-			total[i] += c
-		}
+		total.add(p.counts)
 		iv.Dist.merge(&p.dist)
 		p.dist.reset()
 		p.mu.Unlock()
 	}
 	iv.To = time.Since(rp.start)
-	d := func(i int) uint64 { return total[i] - rp.prev[i] }
+	prev := rp.prev
+	iv.Sent, iv.Received, iv.Corrupt = total.Sent-prev.Sent, total.Received-prev.Received, total.Corrupt-prev.Corrupt
+	iv.Late, iv.Dup = total.Late-prev.Late, total.Dup-prev.Dup
 	// A reply counted lost in one interval and late in a later one leaves
-	// the run's lost count: the sum of the two only grows, by the replies
+	// the run's Lost: the sum of the two only grows, by the round trips
 	// whose timeout ran out in this interval.
-	lost := total[2] + total[4] - rp.prev[2] - rp.prev[4]
-	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), lost, d(3), d(4), d(5)
-	iv.BytesSent, iv.BytesReceived = bytes[0]-rp.prevBytes[0], bytes[1]-rp.prevBytes[1]
-	rp.prev, rp.prevBytes, rp.last = total, bytes, iv.To
+	iv.Lost = total.Lost + total.Late - prev.Lost - prev.Late
+	iv.BytesSent, iv.BytesReceived = sent-rp.prevSent, received-rp.prevReceived
+	rp.prev, rp.prevSent, rp.prevReceived, rp.last = total, sent, received, iv.To
 	rp.emit(iv)
 }
 

@@ -10,7 +10,8 @@ import (
 // starting where the last one ended, from 0, and ending after it starts;
 // the last one, forced at the end, ending no earlier than the run; every
 // RTT inside its interval (a sample cannot take longer than the time since
-// the run started); and the counts adding up to the run's. How many
+// the run started); each interval's counts adding up as Interval says; and
+// all of them adding up to the run's. How many
 // intervals a run makes depends on its speed and is not checked.
 func checkIntervals(t *testing.T, ivs []Interval, r *Result, mode Mode) {
 	t.Helper()
@@ -23,6 +24,9 @@ func checkIntervals(t *testing.T, ivs []Interval, r *Result, mode Mode) {
 	for i, iv := range ivs {
 		if iv.Mode != mode || iv.From != from || iv.To <= iv.From {
 			t.Errorf("interval %d: %s %v-%v, want %s from %v to a later time", i, iv.Mode, iv.From, iv.To, mode, from)
+		}
+		if iv.Sent != iv.Received+iv.Lost+iv.Corrupt {
+			t.Errorf("interval %d: sent %d != received %d + lost %d + corrupt %d", i, iv.Sent, iv.Received, iv.Lost, iv.Corrupt)
 		}
 		if iv.Count() > 0 && iv.Max > iv.To {
 			t.Errorf("interval %d (%v-%v) holds an RTT of %v, longer than the run so far", i, iv.From, iv.To, iv.Max)
@@ -75,7 +79,7 @@ func TestIntervalsAddUpToTheRun(t *testing.T) {
 // a schedule land in the intervals as in the run.
 func TestIntervalsCountFaults(t *testing.T) {
 	t.Parallel()
-	f := faultyUDP{drop: 20, dup: 40, corrupt: 60, hold: []uint64{80}, releaseAt: []uint64{190}}
+	f := faultyUDP{drop: 20, dup: 40, corrupt: 60, garbage: never, hold: []uint64{80}, releaseAt: []uint64{190}}
 	o := Options{Count: 200, Size: 64, Interval: 5 * time.Millisecond, Timeout: 500 * time.Millisecond}
 	ivs := collect(&o, 20*time.Millisecond)
 	r, err := Run(t.Context(), serveUDP(t, f.serve), o)

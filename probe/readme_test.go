@@ -61,10 +61,8 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	r := newResult(Target{"tcp", "127.0.0.1", 7}, Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second})
 	r.Addr = goldenResults()["tcp"].Addr
 	r.Sent, r.Elapsed, r.SendFor = 2, time.Second, time.Second
-	r.record(20*time.Microsecond, 19*time.Microsecond)
-	r.record(22*time.Microsecond, 21*time.Microsecond)
-	connects := newDist()
-	connects.record(15 * time.Microsecond)
+	replies(r, []time.Duration{20 * time.Microsecond, 22 * time.Microsecond}, []time.Duration{19 * time.Microsecond, 21 * time.Microsecond})
+	connects := NewDist(15 * time.Microsecond)
 	r.Connects = &connects
 	r.BytesSent, r.BytesReceived = 1<<20, 1<<20
 	r.Aborted, r.Reads = "interrupted", "by blocking read(2)"
@@ -86,8 +84,8 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 
 	// Stream fields appear in throughput intervals only; one interval with
 	// everything shows them all.
-	iv := Interval{Mode: ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20, Dist: newDist()}
-	iv.record(20 * time.Microsecond)
+	iv := Interval{Mode: ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20,
+		Dist: NewDist(20 * time.Microsecond)}
 	js.Reset()
 	if err := iv.WriteJSON(&js); err != nil {
 		t.Fatal(err)

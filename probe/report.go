@@ -9,19 +9,6 @@ import (
 	"time"
 )
 
-// stat is one column of the RTT table.
-type stat struct {
-	name  string
-	value time.Duration
-}
-
-// stats returns the statistics both reports show, in table order.
-func (d *Dist) stats() [8]stat {
-	return [...]stat{{"min", d.Min}, {"mean", d.Mean()}, {"stddev", d.StdDev()},
-		{"p50", d.Quantile(50)}, {"p90", d.Quantile(90)}, {"p99", d.Quantile(99)},
-		{"p99.9", d.Quantile(99.9)}, {"max", d.Max}}
-}
-
 // WriteText writes a report for a terminal: what was probed, the counts,
 // one table of RTT statistics in a unit that suits them, then any warning
 // and the reason the run stopped early.
@@ -188,13 +175,13 @@ func (r *Result) writeTable(b *bytes.Buffer) {
 		decimals = 2
 	}
 	fmt.Fprintf(b, "%-10s", "rtt "+unit)
-	for _, st := range r.Dist.stats() {
-		fmt.Fprintf(b, "%9s", st.name)
+	for _, st := range r.Dist.Stats() {
+		fmt.Fprintf(b, "%9s", st.Name)
 	}
 	for _, row := range rows {
 		fmt.Fprintf(b, "\n%-10s", row.label)
-		for _, st := range row.d.stats() {
-			fmt.Fprintf(b, "%9.*f", decimals, float64(st.value)/scale)
+		for _, st := range row.d.Stats() {
+			fmt.Fprintf(b, "%9.*f", decimals, float64(st.Value)/scale)
 		}
 	}
 	b.WriteString("\n")
@@ -343,9 +330,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 }
 
 func (d *Dist) json() *jsonRTT {
-	st := d.stats()
-	return &jsonRTT{us(st[0].value), us(st[1].value), us(st[2].value), us(st[3].value),
-		us(st[4].value), us(st[5].value), us(st[6].value), us(st[7].value)}
+	st := d.Stats()
+	return &jsonRTT{us(st[0].Value), us(st[1].Value), us(st[2].Value), us(st[3].Value),
+		us(st[4].Value), us(st[5].Value), us(st[6].Value), us(st[7].Value)}
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

@@ -15,31 +15,34 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // goldenResults are Results built by hand with fixed values, one per kind
-// of report.
+// of report. Jitter is what the probe computes from these RTTs.
 func goldenResults() map[string]*Result {
 	tcp := newResult(Target{"tcp", "127.0.0.1", 41234}, Options{Size: 64, Warmup: 10, Timeout: time.Second})
 	tcp.Addr = netip.MustParseAddrPort("127.0.0.1:41234")
 	tcp.Connect, tcp.Elapsed = 48312*time.Nanosecond, 31200*time.Microsecond
+	var rtts []time.Duration
 	for i := range 1000 {
 		rtt := 17900 + time.Duration(i*7919%4000)
 		if i%100 == 0 {
 			rtt += 15000
 		}
-		tcp.Sent++
-		tcp.record(rtt, rtt)
+		rtts = append(rtts, rtt)
 	}
-	tcp.record(74321, 74321) // the exact max, which the histogram alone would round
-	tcp.Sent++
+	rtts = append(rtts, 74321) // the exact max, which the histogram alone would round
+	replies(tcp, rtts, nil)
+	tcp.Sent, tcp.Jitter = 1001, 3528
 
 	udp := newResult(Target{"udp", "localhost", 7}, Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
 	udp.Addr = netip.MustParseAddrPort("127.0.0.1:7")
-	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind = 101, 1, 1, 1, 2
 	udp.Elapsed = 99400 * time.Microsecond
 	udp.Aborted = "connection refused: the echo server went away after 100 round trips"
+	var corrected, raw []time.Duration
 	for i := range 98 {
-		raw := 2100*time.Microsecond + time.Duration(i)*130*time.Microsecond
-		udp.record(raw+time.Duration(i%5)*400*time.Microsecond, raw) // some sends went out late
+		r := 2100*time.Microsecond + time.Duration(i)*130*time.Microsecond
+		corrected, raw = append(corrected, r+time.Duration(i%5)*400*time.Microsecond), append(raw, r) // some sends went out late
 	}
+	replies(udp, corrected, raw)
+	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind, udp.Jitter = 101, 1, 1, 1, 2, 129752
 
 	silent := newResult(Target{"tcp", "127.0.0.1", 9}, Options{Size: 64, Timeout: time.Second})
 	silent.Addr = netip.MustParseAddrPort("127.0.0.1:9")
@@ -48,12 +51,21 @@ func goldenResults() map[string]*Result {
 
 	slow := newResult(Target{"udp", "::1", 7}, Options{Size: 16, Timeout: 2 * time.Minute})
 	slow.Addr = netip.MustParseAddrPort("[::1]:7")
-	slow.Sent, slow.Elapsed = 3, 65*time.Second
+	slow.Elapsed = 65 * time.Second
 	slow.Aborted, slow.Interrupted = "interrupted", true
-	for _, d := range []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second} {
-		slow.record(d, d)
-	}
+	replies(slow, []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second}, nil)
+	slow.Sent, slow.Jitter = 3, 3716796875
 	return map[string]*Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
+}
+
+// replies makes rtts r's intact replies: timed from when each was due,
+// and from the actual send in raw, if there is a schedule.
+func replies(r *Result, rtts, raw []time.Duration) {
+	r.Received, r.Dist = uint64(len(rtts)), NewDist(rtts...)
+	if raw != nil {
+		d := NewDist(raw...)
+		r.Raw = &d
+	}
 }
 
 func TestReportGolden(t *testing.T) {
