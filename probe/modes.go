@@ -112,8 +112,9 @@ func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in [
 // that went missing or came twice shifts every byte after it.
 const streamPeriod = 65521
 
-// streamChunk is the size of each write and of the reader's buffer.
-const streamChunk = 256 << 10
+// StreamChunk is the size of each write of the throughput stream, and of
+// its reader's buffer.
+const StreamChunk = 256 << 10
 
 // runStream is one connection's share of ModeThroughput: a writer streams
 // the pattern for Duration and then half-closes; the reader checks every
@@ -129,7 +130,7 @@ func runStream(ctx context.Context, c opened, res *Result, o Options, pub *publi
 	defer context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })()
 	// The pattern repeats every streamPeriod bytes; the extra chunk at the
 	// end repeats its start, so any period offset has a whole chunk after it.
-	pat := make([]byte, streamPeriod+streamChunk)
+	pat := make([]byte, streamPeriod+StreamChunk)
 	fill(pat[:streamPeriod], 1, 0x6c6f6f706261636b) // any fixed bytes that are not all alike
 	for i := streamPeriod; i < len(pat); i++ {
 		pat[i] = pat[i-streamPeriod] // the chunk is longer than the period
@@ -170,7 +171,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 	var off uint64
 	for ctx.Err() == nil && time.Since(start) < d {
 		p := off % streamPeriod
-		n, err := conn.Write(pat[p : p+streamChunk])
+		n, err := conn.Write(pat[p : p+StreamChunk])
 		off += uint64(n)
 		add(sent, n)
 		if err != nil {
@@ -189,7 +190,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 }
 
 func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Duration, res *Result, received *atomic.Uint64) error {
-	buf := make([]byte, streamChunk)
+	buf := make([]byte, StreamChunk)
 	var off uint64
 	for {
 		// An echo that stops answering ends the run instead of hanging it.
