@@ -150,6 +150,12 @@ func counts(r *probe.Result) string {
 	return s
 }
 
+// tableRow is one row of the RTT table: its label and its distribution.
+type tableRow struct {
+	label string
+	d     *probe.Dist
+}
+
 // writeTable writes the RTT statistics in one unit, chosen from the
 // largest value so that every column has the same scale: one row, or with
 // a send schedule the corrected row above the raw one.
@@ -158,22 +164,13 @@ func writeTable(r *probe.Result, b *bytes.Buffer) {
 		b.WriteString("rtt       no replies\n")
 		return
 	}
-	rows := []struct {
-		label string
-		d     *probe.Dist
-	}{{"", &r.Dist}}
+	rows := []tableRow{{"", &r.Dist}}
 	switch {
 	case r.Raw != nil:
-		rows = []struct {
-			label string
-			d     *probe.Dist
-		}{{"corrected", &r.Dist}, {"raw", r.Raw}}
+		rows = []tableRow{{"corrected", &r.Dist}, {"raw", r.Raw}}
 	case r.Connects != nil:
 		// Each sample is connect + echo + close; the connect alone below.
-		rows = []struct {
-			label string
-			d     *probe.Dist
-		}{{"sample", &r.Dist}, {"connect", r.Connects}}
+		rows = []tableRow{{"sample", &r.Dist}, {"connect", r.Connects}}
 	}
 	// The unit suits the median, so that typical values keep their
 	// digits; a far tail just takes more of them.
