@@ -17,6 +17,7 @@ import (
 
 	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/probe"
+	probereport "github.com/loopback-dev/loopback/probe/report"
 	"github.com/loopback-dev/loopback/server"
 )
 
@@ -102,7 +103,7 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	if c.JSON {
 		for _, r := range results {
-			if err := r.WriteJSON(stdout); err != nil {
+			if err := probereport.WriteJSON(stdout, r); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}

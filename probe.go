@@ -12,6 +12,7 @@ import (
 
 	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/probe"
+	probereport "github.com/loopback-dev/loopback/probe/report"
 )
 
 // probeConfig is what `loopback probe URL` reads, each setting from its
@@ -167,9 +168,9 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	o := c.options()
 	o.Log = newLogger(stderr, c.Log)
-	var samples *probe.SampleWriter
+	var samples *probereport.SampleWriter
 	if c.Output == outputCSV {
-		samples = probe.NewSampleWriter(stdout)
+		samples = probereport.NewSampleWriter(stdout)
 		o.Samples = samples
 	}
 	live := reportIntervals(&o, c, stdout, stderr)
@@ -223,12 +224,12 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 	o.Report = func(iv probe.Interval) {
 		switch {
 		case c.Output == outputJSONL:
-			iv.WriteJSON(stdout)
+			probereport.WriteIntervalJSON(stdout, &iv)
 		case c.Every > 0 && c.Output == outputText:
 			if live {
 				fmt.Fprint(stderr, clearLine)
 			}
-			iv.WriteText(stdout)
+			probereport.WriteIntervalText(stdout, &iv)
 		}
 		sent, lost = sent+iv.Sent, lost+iv.Lost
 		if live {
@@ -240,11 +241,11 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 }
 
 func report(w io.Writer, r *probe.Result, format output) error {
-	write := r.WriteText
+	write := probereport.WriteText
 	if format == outputJSON || format == outputJSONL {
-		write = r.WriteJSON
+		write = probereport.WriteJSON
 	}
-	if err := write(w); err != nil {
+	if err := write(w, r); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -257,7 +258,7 @@ func writeHgrm(path string, r *probe.Result) error {
 		return nil
 	}
 	var b bytes.Buffer
-	if err := probe.WriteHgrm(&b, r.RTT); err != nil {
+	if err := probereport.WriteHgrm(&b, r.RTT); err != nil {
 		return fmt.Errorf("--hgrm: %w", err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/loopback-dev/loopback/internal/human"
 )
 
 // Assertion is one condition on a run's metrics, such as p99 < 200µs.
@@ -216,7 +218,7 @@ func formatMetric(metric string, v float64) string {
 	case !ok:
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case kind == kindLatency:
-		return fmtDuration(time.Duration(math.Round(v)))
+		return human.Duration(time.Duration(math.Round(v)))
 	case kind == kindCount:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case kind == kindPercent:

@@ -9,9 +9,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// newBenchSession connects to an in-test echo server and returns a session
-// ready to step, with a logger that drops debug events, as in production.
-func newBenchSession(tb testing.TB, network string, size int) *session {
+// newBenchSession connects to an in-test echo server and returns a closed
+// loop ready to step, with a logger that drops debug events, as in
+// production.
+func newBenchSession(tb testing.TB, network string, size int) *loop {
 	tb.Helper()
 	target := serveTCP(tb, tcpEcho)
 	if network == "udp" {
@@ -26,18 +27,19 @@ func newBenchSession(tb testing.TB, network string, size int) *session {
 	tb.Cleanup(func() { conn.Close() })
 	res := newResult(target, o)
 	res.Addr = addr
-	s := newSession(0, conn, res, o, o.Log)
-	s.blockReads() // as run does
-	s.start = time.Now()
-	return s
+	s := newSession(0, conn, res, o, o.Log, time.Now(), nil)
+	if err := s.pickReaders(); err != nil { // as run does
+		tb.Fatal(err)
+	}
+	return newLoop(s)
 }
 
-// benchStep does the next round trip, the loop body of session.run.
-func (s *session) benchStep(tb testing.TB) {
-	if !s.step(tb.Context(), nil) {
-		tb.Fatalf("round trip %d stopped the run: %s", s.seq, s.res.Aborted)
+// benchStep does the next round trip, the loop body of loop.run.
+func (l *loop) benchStep(tb testing.TB) {
+	if !l.step(tb.Context(), nil) {
+		tb.Fatalf("round trip %d stopped the run: %s", l.seq, l.res.Aborted)
 	}
-	s.seq++
+	l.seq++
 }
 
 func BenchmarkRoundTrip(b *testing.B) {
@@ -49,10 +51,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 				for b.Loop() {
 					s.benchStep(b)
 				}
-				if s.res.Received != s.res.Sent {
-					b.Fatalf("received %d of %d", s.res.Received, s.res.Sent)
+				if s.t.Received != s.t.Sent {
+					b.Fatalf("received %d of %d", s.t.Received, s.t.Sent)
 				}
-				b.ReportMetric(float64(s.res.Quantile(50)), "p50-ns")
+				b.ReportMetric(float64(s.t.dist.Quantile(50)), "p50-ns")
 			})
 		}
 	}

@@ -1,3 +1,5 @@
+//go:build unix
+
 package probe
 
 import (
@@ -19,13 +21,20 @@ import (
 // Writes block in the kernel too. Timeouts are the socket's SO_RCVTIMEO
 // and SO_SNDTIMEO, not Go deadlines: setting a deadline arms the runtime's
 // timers, and doing that for every round trip added about 4 µs to a 30 µs
-// one, the whole of the probe's lead over a C client. A stop shuts the
+// one, the whole of the probe's lead over a C client. So the first read of
+// a round trip waits the run's timeout, already set, and only a later one
+// (the rest of a reply, or a UDP read past a stale datagram) pays a
+// setsockopt to wait for what is left until the deadline. A stop shuts the
 // socket down, which wakes a blocked read or write.
 type blocker struct {
-	rc      syscall.RawConn
-	stream  bool
-	stop    *atomic.Bool
-	timeout time.Duration // SO_RCVTIMEO as last set
+	conn     net.Conn
+	rc       syscall.RawConn
+	stream   bool
+	stopped  atomic.Bool
+	timeout  time.Duration // the run's: SO_RCVTIMEO for a round trip's first read
+	set      time.Duration // SO_RCVTIMEO as last set
+	deadline time.Time     // the current round trip's, from arm
+	first    bool          // no read yet since arm
 
 	// One read's and one write's arguments and results, in fields so that
 	// the callbacks, made once, do not allocate a closure per call.
@@ -34,18 +43,19 @@ type blocker struct {
 	err  error
 	fn   func(fd uintptr) bool
 	wbuf []byte
-	wend time.Time
 	wn   int
 	werr error
 	wfn  func(fd uintptr) bool
 }
 
-func newBlocker(conn net.Conn, stream bool, timeout time.Duration, stop *atomic.Bool) (*blocker, error) {
+// newBlocker makes conn's socket blocking, with timeout on each read and
+// write; stream says conn is TCP.
+func newBlocker(conn net.Conn, stream bool, timeout time.Duration) (*blocker, error) {
 	rc, err := rawConn(conn, "blocking reads")
 	if err != nil {
 		return nil, err
 	}
-	b := &blocker{rc: rc, stream: stream, stop: stop}
+	b := &blocker{conn: conn, rc: rc, stream: stream, timeout: timeout}
 	b.fn, b.wfn = b.read1, b.write1
 	var serr error
 	err = rc.Control(func(fd uintptr) {
@@ -66,15 +76,48 @@ func newBlocker(conn net.Conn, stream bool, timeout time.Duration, stop *atomic.
 	return b, nil
 }
 
+// setTimeout sets SO_RCVTIMEO; a zero timeval would mean no timeout.
 func (b *blocker) setTimeout(fd uintptr, d time.Duration) error {
 	tv := syscall.NsecToTimeval(max(d, time.Microsecond).Nanoseconds())
-	b.timeout = d
+	b.set = d
 	return syscall.SetsockoptTimeval(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
 }
 
-// shutdown wakes a read blocked in the kernel, for a stop.
-func (b *blocker) shutdown() {
+func (b *blocker) arm(deadline time.Time) error {
+	b.deadline, b.first = deadline, true
+	return nil
+}
+
+// stop shuts the socket down, which wakes a read or write blocked in the
+// kernel.
+func (b *blocker) stop() {
+	b.stopped.Store(true)
 	b.rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+}
+
+// read reads once; see blocker for how long it waits.
+func (b *blocker) read(p []byte) (int, error) {
+	wait := b.timeout
+	if !b.first {
+		if wait = time.Until(b.deadline); wait <= 0 {
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+	b.first = false
+	if wait != b.set {
+		var serr error
+		if err := b.rc.Control(func(fd uintptr) { serr = b.setTimeout(fd, wait) }); err != nil {
+			return 0, err
+		}
+		if serr != nil {
+			return 0, serr
+		}
+	}
+	b.buf = p
+	if err := b.rc.Read(b.fn); err != nil {
+		return 0, err
+	}
+	return b.n, b.err
 }
 
 // read1 is the RawConn callback: one blocking read(2). It always reports
@@ -86,12 +129,12 @@ func (b *blocker) read1(fd uintptr) bool {
 		n, err = blockingRead(fd, b.buf)
 		// The runtime preempts with signals, which interrupt a read that
 		// has received nothing yet; read again unless stopping.
-		if err != syscall.EINTR || b.stop.Load() {
+		if err != syscall.EINTR || b.stopped.Load() {
 			break
 		}
 	}
 	switch {
-	case b.stop.Load():
+	case b.stopped.Load():
 		b.n, b.err = 0, errStopped
 	case err == syscall.EAGAIN:
 		b.n, b.err = 0, os.ErrDeadlineExceeded // SO_RCVTIMEO expired
@@ -101,10 +144,30 @@ func (b *blocker) read1(fd uintptr) bool {
 	return true
 }
 
-// write writes all of p by deadline; each write(2) waits at most the
-// timeout given to newBlocker for room in the socket's buffer.
-func (b *blocker) write(p []byte, deadline time.Time) (int, error) {
-	b.wbuf, b.wn, b.werr, b.wend = p, 0, nil, deadline
+// readFull reads exactly len(p) bytes by the deadline.
+func (b *blocker) readFull(p []byte) (int, error) {
+	got := 0
+	for got < len(p) {
+		n, err := b.read(p[got:])
+		got += n
+		if err != nil {
+			if got > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+// write writes all of p by the deadline; each write(2) waits at most the
+// run's timeout for room in the socket's buffer. A datagram goes whole in
+// one write(2), which the poller's path already makes.
+func (b *blocker) write(p []byte) (int, error) {
+	if !b.stream {
+		return b.conn.Write(p)
+	}
+	b.wbuf, b.wn, b.werr = p, 0, nil
 	if err := b.rc.Write(b.wfn); err != nil {
 		return 0, err
 	}
@@ -118,9 +181,9 @@ func (b *blocker) write1(fd uintptr) bool {
 		n, err := syscall.Write(int(fd), b.wbuf[b.wn:])
 		b.wn += max(n, 0)
 		switch {
-		case b.stop.Load():
+		case b.stopped.Load():
 			b.werr = errStopped
-		case err == nil && b.wn < len(b.wbuf) && time.Now().After(b.wend):
+		case err == nil && b.wn < len(b.wbuf) && time.Now().After(b.deadline):
 			// SO_SNDTIMEO ran out after part of p went: a peer that
 			// takes a few bytes now and then must not stretch the
 			// timeout for ever.
@@ -135,46 +198,6 @@ func (b *blocker) write1(fd uintptr) bool {
 		break
 	}
 	return true
-}
-
-// read reads once, waiting at most timeout.
-func (b *blocker) read(p []byte, timeout time.Duration) (int, error) {
-	if timeout != b.timeout {
-		var serr error
-		if err := b.rc.Control(func(fd uintptr) { serr = b.setTimeout(fd, timeout) }); err != nil {
-			return 0, err
-		}
-		if serr != nil {
-			return 0, serr
-		}
-	}
-	b.buf = p
-	if err := b.rc.Read(b.fn); err != nil {
-		return 0, err
-	}
-	return b.n, b.err
-}
-
-// readFull reads exactly len(p) bytes, all within timeout.
-func (b *blocker) readFull(p []byte, timeout time.Duration) (int, error) {
-	got := 0
-	end := time.Now().Add(timeout)
-	for got < len(p) {
-		n, err := b.read(p[got:], timeout)
-		got += n
-		if err == nil && got < len(p) {
-			if timeout = time.Until(end); timeout <= 0 {
-				err = os.ErrDeadlineExceeded
-			}
-		}
-		if err != nil {
-			if got > 0 && err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return got, err
-		}
-	}
-	return got, nil
 }
 
 // blockingRead is read(2) told to the scheduler as a system call, so that

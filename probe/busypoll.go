@@ -1,3 +1,5 @@
+//go:build unix
+
 package probe
 
 import (
@@ -12,18 +14,19 @@ import (
 	"unsafe"
 )
 
-// errStopped ends a spinning read when the run is interrupted; the caller
-// sees ctx.Err() and reports the interruption.
-var errStopped = errors.New("stopped")
+// canSpin says this system has the spinner.
+const canSpin = true
 
 // spinner reads by spinning on a non-blocking socket instead of parking
 // the goroutine until the runtime's poller wakes it, which takes a few
 // microseconds of scheduler work on every reply. It costs a core for the
-// whole run and is meant for the lowest-overhead measurement.
+// whole run and is meant for the lowest-overhead measurement. Writes go
+// through the poller, which a non-blocking socket needs.
 type spinner struct {
-	rc     syscall.RawConn
-	stream bool // TCP: a read of 0 bytes is the end of the stream
-	stop   *atomic.Bool
+	conn    net.Conn
+	rc      syscall.RawConn
+	stream  bool // TCP: a read of 0 bytes is the end of the stream
+	stopped atomic.Bool
 	// yield gives the core away between attempts, for spinning that is
 	// not the user's choice: on a small machine the peer that is to
 	// answer may be waiting for this very core.
@@ -38,19 +41,38 @@ type spinner struct {
 	fn       func(fd uintptr) bool
 }
 
-func newSpinner(conn net.Conn, stream bool, stop *atomic.Bool) (*spinner, error) {
+func newSpinner(conn net.Conn, stream, yield bool) (*spinner, error) {
 	rc, err := rawConn(conn, "busy poll")
 	if err != nil {
 		return nil, err
 	}
-	sp := &spinner{rc: rc, stream: stream, stop: stop}
+	sp := &spinner{conn: conn, rc: rc, stream: stream, yield: yield}
 	sp.fn = sp.spin
 	return sp, nil
 }
 
+func (sp *spinner) arm(deadline time.Time) error {
+	sp.deadline = deadline
+	if sp.stream {
+		// Writes go through the poller, and a server that never reads
+		// would block a large one for ever.
+		return sp.conn.SetDeadline(deadline)
+	}
+	return nil
+}
+
+// stop ends a spin, which never parks and so never sees a Go deadline,
+// and wakes a write waiting in the poller.
+func (sp *spinner) stop() {
+	sp.stopped.Store(true)
+	_ = sp.conn.SetDeadline(time.Unix(1, 0))
+}
+
+func (sp *spinner) write(p []byte) (int, error) { return sp.conn.Write(p) }
+
 // read reads into b, spinning until data, the deadline or a stop.
-func (sp *spinner) read(b []byte, deadline time.Time) (int, error) {
-	sp.buf, sp.deadline = b, deadline
+func (sp *spinner) read(b []byte) (int, error) {
+	sp.buf = b
 	if err := sp.rc.Read(sp.fn); err != nil {
 		return 0, err
 	}
@@ -72,7 +94,7 @@ func (sp *spinner) spin(fd uintptr) bool {
 			if i%16 != 0 {
 				continue
 			}
-			if sp.stop.Load() {
+			if sp.stopped.Load() {
 				sp.n, sp.err = 0, errStopped
 				return true
 			}
@@ -100,10 +122,10 @@ func connResult(n int, err error, stream bool) (int, error) {
 }
 
 // readFull reads exactly len(b) bytes by spinning, as io.ReadFull does.
-func (sp *spinner) readFull(b []byte, deadline time.Time) (int, error) {
+func (sp *spinner) readFull(b []byte) (int, error) {
 	got := 0
 	for got < len(b) {
-		n, err := sp.read(b[got:], deadline)
+		n, err := sp.read(b[got:])
 		got += n
 		if err != nil {
 			if got > 0 && errors.Is(err, io.EOF) {

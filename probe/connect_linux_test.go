@@ -101,6 +101,7 @@ func fullListener(t *testing.T) Target {
 		if err != nil {
 			return Target{Network: "tcp", Host: "127.0.0.1", Port: uint16(sa.(*syscall.SockaddrInet4).Port)}
 		}
+		c.SetDeadline(time.Now().Add(connDeadline)) // never read, but bounded all the same
 		t.Cleanup(func() { c.Close() })
 	}
 	t.Fatal("the accept queue never filled")

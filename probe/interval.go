@@ -1,19 +1,28 @@
 package probe
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Interval is what the connections of a run counted between two reports.
+//
+// Its counts are the run's, taken apart in time, with one difference: a
+// round trip whose timeout ran out in the interval is in its Lost even if
+// the reply comes later, since that is not known yet; the reply is then in
+// the Late of the interval where it came. So in every interval
+//
+//	Sent == Received + Lost + Corrupt
+//
+// and over a run's intervals Lost adds up to the run's Lost + Late, and
+// every other count to the run's.
 type Interval struct {
-	Mode                                     Mode          // what the run measures
-	From, To                                 time.Duration // since the run started
+	Mode Mode // what the run measures
+	// From and To are since the run started. An interval starts where the
+	// last one ended, and ends when its counts were taken: everything
+	// counted in it happened before To.
+	From, To                                 time.Duration
 	Sent, Received, Lost, Corrupt, Late, Dup uint64
 	// BytesSent and BytesReceived are the throughput stream's, written and
 	// echoed back intact (ModeThroughput).
@@ -47,7 +56,7 @@ const publishEvery = 10 * time.Millisecond
 // the reporter reads it, both under mu.
 type published struct {
 	mu       sync.Mutex
-	counts   [6]uint64 // Sent, Received, Lost, Corrupt, Late, Dup so far
+	counts   Counts    // so far
 	dist     Dist      // RTTs since the reporter last took them
 	lastSent time.Time // when the session last published
 
@@ -56,137 +65,75 @@ type published struct {
 	bytesSent, bytesReceived atomic.Uint64
 }
 
-// publish hands the session's counts and the RTTs since the last
-// publication to the reporter, at most every publishEvery unless forced.
-func (s *session) publish(now time.Time, force bool) { s.pub.publish(s.res, now, force) }
-
-// publish publishes r's counts and the RTTs recorded in r.iv since the last
-// publication, at most every publishEvery unless forced; p may be nil.
-func (p *published) publish(r *Result, now time.Time, force bool) {
+// publish publishes t's counts and the RTTs recorded in t.iv since the
+// last publication, at most every publishEvery unless forced; p may be nil.
+func (p *published) publish(t *tally, now time.Time, force bool) {
 	if p == nil || !force && now.Sub(p.lastSent) < publishEvery {
 		return
 	}
 	p.mu.Lock()
-	p.counts = [6]uint64{r.Sent, r.Received, r.Lost, r.Corrupt, r.Late, r.Dup}
-	p.dist.merge(r.iv)
+	p.counts = t.Counts
+	p.dist.merge(t.iv)
 	p.lastSent = now
 	p.mu.Unlock()
-	r.iv.reset()
-}
-
-// reset empties d for reuse.
-func (d *Dist) reset() {
-	d.RTT.Reset()
-	d.Min, d.Max, d.OutOfRange, d.n = 0, 0, 0, 0
+	t.iv.reset()
 }
 
 // reporter turns the sessions' publications into Intervals.
 type reporter struct {
-	pubs      []*published
-	mode      Mode
-	start     time.Time
-	last      time.Duration
-	prev      [6]uint64
-	prevBytes [2]uint64
-	emit      func(Interval)
+	pubs  []*published
+	mode  Mode
+	start time.Time
+	last  time.Duration // where the next interval starts
+	prev  Counts        // the sessions' counts at the end of the last interval
+	// prevSent and prevReceived are the stream's bytes at the end of the
+	// last interval.
+	prevSent, prevReceived uint64
+	emit                   func(Interval)
 }
 
-// take builds the interval that ends now, taking each session's RTTs.
-func (rp *reporter) take(now time.Time) {
-	iv := Interval{Mode: rp.mode, From: rp.last, To: now.Sub(rp.start), Dist: newDist()}
-	var total [6]uint64
-	var bytes [2]uint64
+// take builds the interval that ends now, taking each session's RTTs. The
+// interval ends when the last count is taken, not when the ticker fired:
+// everything counted in it then happened before its end.
+func (rp *reporter) take() {
+	iv := Interval{Mode: rp.mode, From: rp.last, Dist: NewDist()}
+	var total Counts
+	var sent, received uint64
 	for _, p := range rp.pubs {
-		bytes[0] += p.bytesSent.Load()
-		bytes[1] += p.bytesReceived.Load()
+		sent += p.bytesSent.Load()
+		received += p.bytesReceived.Load()
 		p.mu.Lock()
-		for i, c := range p.counts {
-			total[i] += c
-		}
+		total.add(p.counts)
 		iv.Dist.merge(&p.dist)
 		p.dist.reset()
 		p.mu.Unlock()
 	}
-	d := func(i int) uint64 { return total[i] - rp.prev[i] }
+	iv.To = time.Since(rp.start)
+	prev := rp.prev
+	iv.Sent, iv.Received, iv.Corrupt = total.Sent-prev.Sent, total.Received-prev.Received, total.Corrupt-prev.Corrupt
+	iv.Late, iv.Dup = total.Late-prev.Late, total.Dup-prev.Dup
 	// A reply counted lost in one interval and late in a later one leaves
-	// the run's lost count: the sum of the two only grows, by the replies
+	// the run's Lost: the sum of the two only grows, by the round trips
 	// whose timeout ran out in this interval.
-	lost := total[2] + total[4] - rp.prev[2] - rp.prev[4]
-	iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup = d(0), d(1), lost, d(3), d(4), d(5)
-	iv.BytesSent, iv.BytesReceived = bytes[0]-rp.prevBytes[0], bytes[1]-rp.prevBytes[1]
-	rp.prev, rp.prevBytes, rp.last = total, bytes, iv.To
+	iv.Lost = total.Lost + total.Late - prev.Lost - prev.Late
+	iv.BytesSent, iv.BytesReceived = sent-rp.prevSent, received-rp.prevReceived
+	rp.prev, rp.prevSent, rp.prevReceived, rp.last = total, sent, received, iv.To
 	rp.emit(iv)
 }
 
-// run reports every period until stop is closed, then once more for the
-// part of an interval that was left.
+// run reports every period until stop is closed, then once more, always,
+// for what was left: the sessions have made their last publications by
+// then, so the intervals add up to the run.
 func (rp *reporter) run(period time.Duration, stop <-chan struct{}) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
-		case now := <-tick.C:
-			rp.take(now)
+		case <-tick.C:
+			rp.take()
 		case <-stop:
-			if now := time.Now(); now.Sub(rp.start) > rp.last {
-				rp.take(now)
-			}
+			rp.take()
 			return
 		}
 	}
-}
-
-// WriteText writes the interval as one line.
-func (iv *Interval) WriteText(w io.Writer) error {
-	span := fmt.Sprintf("%6.2f-%.2f s", iv.From.Seconds(), iv.To.Seconds())
-	if iv.Mode == ModeThroughput {
-		out, back := iv.Gbps()
-		_, err := fmt.Fprintf(w, "%s  sent %.2f Gbit/s  echoed %.2f Gbit/s (checked)\n", span, out, back)
-		return err
-	}
-	what, unit := "rtt", "round trips/s"
-	if iv.Mode == ModeConnect {
-		what, unit = "connect+echo+close", "connections/s"
-	}
-	line := fmt.Sprintf("%s  sent %d  lost %d  corrupt %d", span, iv.Sent, iv.Lost, iv.Corrupt)
-	if iv.Count() > 0 {
-		line += fmt.Sprintf("  %s p50 %s  p99 %s  max %s", what, fmtDuration(iv.Quantile(50)), fmtDuration(iv.Quantile(99)), fmtDuration(iv.Max))
-	}
-	_, err := fmt.Fprintf(w, "%s  %.0f %s\n", line, iv.RPS(), unit)
-	return err
-}
-
-// jsonInterval is the shape of Interval.WriteJSON's object; "interval":
-// true tells it from the summary that follows the intervals in jsonl.
-type jsonInterval struct {
-	Interval bool     `json:"interval"`
-	Mode     Mode     `json:"mode"`
-	FromS    float64  `json:"from_s"`
-	ToS      float64  `json:"to_s"`
-	Sent     uint64   `json:"sent"`
-	Received uint64   `json:"received"`
-	Lost     uint64   `json:"lost"`
-	Corrupt  uint64   `json:"corrupt"`
-	Late     uint64   `json:"late"`
-	Dup      uint64   `json:"dup"`
-	RPS      float64  `json:"round_trips_per_s"`
-	RTT      *jsonRTT `json:"rtt_us"`
-	// ModeThroughput only.
-	BytesSent     uint64  `json:"bytes_sent,omitempty"`
-	BytesReceived uint64  `json:"bytes_received,omitempty"`
-	SendGbps      float64 `json:"send_gbit_s,omitempty"`
-	ReceiveGbps   float64 `json:"receive_gbit_s,omitempty"`
-}
-
-// WriteJSON writes the interval as one JSON object and a newline.
-func (iv *Interval) WriteJSON(w io.Writer) error {
-	out, back := iv.Gbps()
-	j := jsonInterval{Interval: true, Mode: iv.Mode, FromS: iv.From.Seconds(), ToS: iv.To.Seconds(),
-		BytesSent: iv.BytesSent, BytesReceived: iv.BytesReceived, SendGbps: round3(out), ReceiveGbps: round3(back),
-		Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Corrupt: iv.Corrupt, Late: iv.Late, Dup: iv.Dup,
-		RPS: math.Round(iv.RPS()*10) / 10}
-	if iv.Count() > 0 {
-		j.RTT = iv.Dist.json()
-	}
-	return json.NewEncoder(w).Encode(j)
 }

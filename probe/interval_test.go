@@ -1,91 +1,114 @@
 package probe
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 	"time"
 )
+
+// checkIntervals fails the test unless ivs are what an interval report
+// must be however fast the machine ran: at least one interval; each
+// starting where the last one ended, from 0, and ending after it starts;
+// the last one, forced at the end, ending no earlier than the run; every
+// RTT inside its interval (a sample cannot take longer than the time since
+// the run started); each interval's counts adding up as Interval says; and
+// all of them adding up to the run's. How many
+// intervals a run makes depends on its speed and is not checked.
+func checkIntervals(t *testing.T, ivs []Interval, r *Result, mode Mode) {
+	t.Helper()
+	if len(ivs) == 0 {
+		t.Fatal("no interval reported; the last one is forced at the end")
+	}
+	// sent, received, lost, corrupt, late, dup, recorded, bytes out, bytes back
+	var got [9]uint64
+	var from time.Duration
+	for i, iv := range ivs {
+		if iv.Mode != mode || iv.From != from || iv.To <= iv.From {
+			t.Errorf("interval %d: %s %v-%v, want %s from %v to a later time", i, iv.Mode, iv.From, iv.To, mode, from)
+		}
+		if iv.Sent != iv.Received+iv.Lost+iv.Corrupt {
+			t.Errorf("interval %d: sent %d != received %d + lost %d + corrupt %d", i, iv.Sent, iv.Received, iv.Lost, iv.Corrupt)
+		}
+		if iv.Count() > 0 && iv.Max > iv.To {
+			t.Errorf("interval %d (%v-%v) holds an RTT of %v, longer than the run so far", i, iv.From, iv.To, iv.Max)
+		}
+		from = iv.To
+		for j, n := range [...]uint64{iv.Sent, iv.Received, iv.Lost, iv.Corrupt, iv.Late, iv.Dup, iv.Count(), iv.BytesSent, iv.BytesReceived} {
+			got[j] += n
+		}
+	}
+	if last := ivs[len(ivs)-1]; last.To < r.Elapsed {
+		t.Errorf("the last interval ends at %v, before the run's %v", last.To, r.Elapsed)
+	}
+	// A reply that timed out is lost in the interval where its timeout ran
+	// out, and late in the one where it came: the run counts it late only.
+	want := [...]uint64{r.Sent, r.Received, r.Lost + r.Late, r.Corrupt, r.Late, r.Dup, r.Count(), r.BytesSent, r.BytesReceived}
+	if got != want {
+		t.Errorf("%d intervals add up to (sent, received, lost, corrupt, late, dup, recorded, bytes out, bytes back)\n%v\nthe run had\n%v",
+			len(ivs), got, want)
+	}
+}
+
+// collect sets o to report every period and returns where the intervals go.
+func collect(o *Options, every time.Duration) *[]Interval {
+	var ivs []Interval
+	o.ReportEvery, o.Report = every, func(iv Interval) { ivs = append(ivs, iv) }
+	return &ivs
+}
 
 func TestIntervalsAddUpToTheRun(t *testing.T) {
 	t.Parallel()
 	for _, network := range []string{"tcp", "udp"} {
 		t.Run(network, func(t *testing.T) {
+			t.Parallel()
 			target := serveTCP(t, tcpEcho)
 			if network == "udp" {
 				target = serveUDP(t, udpEchoWith(nil))
 			}
-			var ivs []Interval
-			o := Options{Count: 300, Size: 64, Interval: time.Millisecond, Timeout: 5 * time.Second, Concurrency: 2,
-				ReportEvery: 50 * time.Millisecond, Report: func(iv Interval) { ivs = append(ivs, iv) }}
+			o := Options{Count: 300, Size: 64, Interval: time.Millisecond, Timeout: 5 * time.Second, Concurrency: 2}
+			ivs := collect(&o, 50*time.Millisecond)
 			r, err := Run(t.Context(), target, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var sent, received, recorded uint64
-			var to time.Duration
-			for i, iv := range ivs {
-				if iv.From != to || iv.To <= iv.From {
-					t.Errorf("interval %d is %v-%v, want it to start at %v", i, iv.From, iv.To, to)
-				}
-				to = iv.To
-				sent, received, recorded = sent+iv.Sent, received+iv.Received, recorded+iv.Count()
-			}
-			if len(ivs) < 3 || sent != r.Sent || received != r.Received || recorded != r.Count() {
-				t.Errorf("%d intervals add up to sent %d, received %d, recorded %d; the run had %d, %d, %d",
-					len(ivs), sent, received, recorded, r.Sent, r.Received, r.Count())
-			}
+			checkIntervals(t, *ivs, r, ModeRTT)
 		})
 	}
+}
+
+// TestIntervalsCountFaults: lost, late, corrupt and duplicated replies on
+// a schedule land in the intervals as in the run.
+func TestIntervalsCountFaults(t *testing.T) {
+	t.Parallel()
+	f := faultyUDP{drop: 20, dup: 40, corrupt: 60, garbage: never, hold: []uint64{80}, releaseAt: []uint64{190}}
+	o := Options{Count: 200, Size: 64, Interval: 5 * time.Millisecond, Timeout: 500 * time.Millisecond}
+	ivs := collect(&o, 20*time.Millisecond)
+	r, err := Run(t.Context(), serveUDP(t, f.serve), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIntervals(t, *ivs, r, ModeRTT)
 }
 
 // TestIntervalsInTheOtherModes: connect samples and the throughput
 // stream's bytes are reported per interval too, and add up to the run.
 func TestIntervalsInTheOtherModes(t *testing.T) {
 	t.Parallel()
-	collect := func(o *Options) *[]Interval {
-		var ivs []Interval
-		o.ReportEvery, o.Report = 20*time.Millisecond, func(iv Interval) { ivs = append(ivs, iv) }
-		return &ivs
+	tests := []Options{
+		{Mode: ModeConnect, Count: 60, Size: 64, Timeout: 5 * time.Second, Concurrency: 2},
+		{Mode: ModeThroughput, Count: 1, Duration: 100 * time.Millisecond, Size: 64, Timeout: 5 * time.Second},
 	}
-	t.Run("connect", func(t *testing.T) {
-		t.Parallel()
-		o := Options{Mode: ModeConnect, Count: 60, Size: 64, Timeout: 5 * time.Second, Concurrency: 2}
-		ivs := collect(&o)
-		r, err := Run(t.Context(), serveTCP(t, tcpEcho), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sent, recorded uint64
-		for _, iv := range *ivs {
-			if iv.Mode != ModeConnect {
-				t.Fatalf("interval mode %q, want connect", iv.Mode)
+	for _, o := range tests {
+		t.Run(string(o.Mode), func(t *testing.T) {
+			t.Parallel()
+			ivs := collect(&o, 20*time.Millisecond)
+			r, err := Run(t.Context(), serveTCP(t, tcpEcho), o)
+			if err != nil {
+				t.Fatal(err)
 			}
-			sent, recorded = sent+iv.Sent, recorded+iv.Count()
-		}
-		if len(*ivs) < 2 || sent != r.Sent || recorded != r.Count() || r.Sent != 120 {
-			t.Errorf("%d intervals add up to %d sent, %d recorded; the run had %d, %d (want 120)", len(*ivs), sent, recorded, r.Sent, r.Count())
-		}
-	})
-	t.Run("throughput", func(t *testing.T) {
-		t.Parallel()
-		o := Options{Mode: ModeThroughput, Count: 1, Duration: 100 * time.Millisecond, Size: 64, Timeout: 5 * time.Second}
-		ivs := collect(&o)
-		r, err := Run(t.Context(), serveTCP(t, tcpEcho), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out, back uint64
-		for _, iv := range *ivs {
-			out, back = out+iv.BytesSent, back+iv.BytesReceived
-		}
-		if len(*ivs) < 3 || !r.OK() || out != r.BytesSent || back != r.BytesReceived {
-			t.Errorf("%d intervals add up to %d bytes out, %d back; the run had %d, %d", len(*ivs), out, back, r.BytesSent, r.BytesReceived)
-		}
-		var text bytes.Buffer
-		(*ivs)[0].WriteText(&text)
-		if !strings.Contains(text.String(), " Gbit/s  echoed ") {
-			t.Errorf("a throughput interval reads %q, want its rates", text.String())
-		}
-	})
+			if !r.OK() {
+				t.Fatalf("the run failed: %s", r.Aborted)
+			}
+			checkIntervals(t, *ivs, r, o.Mode)
+		})
+	}
 }

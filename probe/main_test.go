@@ -16,6 +16,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// connDeadline bounds every connection a test server accepts: a test that
+// hangs fails on an I/O timeout within a minute, naming the connection,
+// instead of at the end of go test's timeout. Set once when the connection
+// is made, it costs nothing per read.
+const connDeadline = time.Minute
+
 // serveTCP calls handle for each connection accepted on 127.0.0.1:0 until
 // the test ends, then closes the listener and every connection and waits
 // for the handlers to return.
@@ -37,6 +43,7 @@ func serveTCP(tb testing.TB, handle func(net.Conn)) Target {
 			if err != nil {
 				return
 			}
+			c.SetDeadline(time.Now().Add(connDeadline))
 			mu.Lock()
 			if closed {
 				c.Close()
@@ -68,6 +75,7 @@ func serveUDP(tb testing.TB, handle func(*net.UDPConn)) Target {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	pc.SetDeadline(time.Now().Add(connDeadline))
 	var wg sync.WaitGroup
 	wg.Go(func() { handle(pc) })
 	tb.Cleanup(func() {

@@ -40,40 +40,42 @@ func (m *Mode) UnmarshalText(b []byte) error {
 	return fmt.Errorf("%q is not a mode (rtt, connect or throughput)", b)
 }
 
-// runConnects is one connection's share of ModeConnect. Its first
-// connection, opened by Run to prove the target reachable, is not a sample.
-// pub, if not nil, gets the counts for interval reports.
-func runConnects(ctx context.Context, c opened, res *Result, o Options, pub *published) {
-	defer func() { pub.publish(res, time.Now(), true) }()
+// runConnects is one connection's share of ModeConnect, counted in t. Its
+// first connection, opened by Run to prove the target reachable, is not a
+// sample. pub, if not nil, gets the counts for interval reports.
+func runConnects(ctx context.Context, c opened, res *Result, o Options, t *tally, pub *published) {
 	c.conn.Close()
-	connects := newDist()
-	res.Connects = &connects
-	out, in := make([]byte, o.Size), make([]byte, o.Size)
+	connects := NewDist()
 	var first time.Time
-	for i := 0; i < o.Warmup || o.Duration > 0 || i-o.Warmup < o.Count; i++ {
+	out, in := make([]byte, o.Size), make([]byte, o.Size)
+	for i := uint64(0); !t.counted(i) || o.Duration > 0 || i-t.warmup < uint64(o.Count); i++ {
 		if ctx.Err() != nil {
 			res.Aborted, res.Interrupted = "interrupted", true
 			break
 		}
-		if i == o.Warmup {
+		if i == t.warmup {
 			first = time.Now()
 		}
-		if o.Duration > 0 && i >= o.Warmup && time.Since(first) >= o.Duration {
+		if o.Duration > 0 && t.counted(i) && time.Since(first) >= o.Duration {
 			break
 		}
-		if !connectOnce(ctx, c.addr, uint64(i), out, in, i >= o.Warmup, res, o) {
+		if !connectOnce(ctx, c.addr, i, out, in, t, &connects, res, o) {
 			break
 		}
-		pub.publish(res, time.Now(), false)
+		pub.publish(t, time.Now(), false)
 	}
 	if !first.IsZero() {
 		res.Elapsed = time.Since(first)
 	}
+	t.fill(res)
+	res.Connects = &connects
+	pub.publish(t, time.Now(), true)
 }
 
-// connectOnce takes one sample: connect, echo, close. It reports false
-// when the run must stop, with the reason in res.Aborted.
-func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in []byte, rec bool, res *Result, o Options) bool {
+// connectOnce takes sample seq: connect, echo, close, timed whole and with
+// the connect alone. It reports false when the run must stop, with the
+// reason in res.Aborted.
+func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in []byte, t *tally, connects *Dist, res *Result, o Options) bool {
 	start := time.Now()
 	conn, connect, err := dialTCP(ctx, addr, o.Timeout)
 	if err != nil {
@@ -88,21 +90,19 @@ func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in [
 	}
 	conn.Close()
 	total := time.Since(start)
-	if !rec {
-		return err == nil || ctx.Err() == nil
-	}
-	res.Sent++
 	switch {
+	case !t.counted(seq):
+		return err == nil || ctx.Err() == nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		res.Lost++
+		t.lost(seq, start)
 	case err != nil:
 		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
 		return false
 	case !bytes.Equal(in, out):
-		res.Corrupt++
+		t.corrupt(seq, start, total)
 	default:
-		res.record(total, total)
-		res.Connects.record(connect)
+		t.intact(seq, start, total, total)
+		connects.record(connect)
 	}
 	return true
 }
@@ -112,8 +112,9 @@ func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in [
 // that went missing or came twice shifts every byte after it.
 const streamPeriod = 65521
 
-// streamChunk is the size of each write and of the reader's buffer.
-const streamChunk = 256 << 10
+// StreamChunk is the size of each write of the throughput stream, and of
+// its reader's buffer.
+const StreamChunk = 256 << 10
 
 // runStream is one connection's share of ModeThroughput: a writer streams
 // the pattern for Duration and then half-closes; the reader checks every
@@ -129,7 +130,7 @@ func runStream(ctx context.Context, c opened, res *Result, o Options, pub *publi
 	defer context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })()
 	// The pattern repeats every streamPeriod bytes; the extra chunk at the
 	// end repeats its start, so any period offset has a whole chunk after it.
-	pat := make([]byte, streamPeriod+streamChunk)
+	pat := make([]byte, streamPeriod+StreamChunk)
 	fill(pat[:streamPeriod], 1, 0x6c6f6f706261636b) // any fixed bytes that are not all alike
 	for i := streamPeriod; i < len(pat); i++ {
 		pat[i] = pat[i-streamPeriod] // the chunk is longer than the period
@@ -170,7 +171,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 	var off uint64
 	for ctx.Err() == nil && time.Since(start) < d {
 		p := off % streamPeriod
-		n, err := conn.Write(pat[p : p+streamChunk])
+		n, err := conn.Write(pat[p : p+StreamChunk])
 		off += uint64(n)
 		add(sent, n)
 		if err != nil {
@@ -189,7 +190,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 }
 
 func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Duration, res *Result, received *atomic.Uint64) error {
-	buf := make([]byte, streamChunk)
+	buf := make([]byte, StreamChunk)
 	var off uint64
 	for {
 		// An echo that stops answering ends the run instead of hanging it.

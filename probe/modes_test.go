@@ -18,6 +18,7 @@ func TestConnectModeTimesEachConnection(t *testing.T) {
 	if !r.OK() || r.Sent != 100 || r.Received != 100 || r.Connects == nil || r.Connects.Count() != 100 {
 		t.Fatalf("ok %v, sent %d, received %d, connects %v; want 100 samples on 2 connections", r.OK(), r.Sent, r.Received, r.Connects)
 	}
+	checkAddsUp(t, r.Counts)
 	// A sample is connect + echo + close, so it takes longer than its
 	// connect alone.
 	if r.Connects.Min > r.Min || r.Connects.Quantile(50) > r.Quantile(50) {

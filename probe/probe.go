@@ -1,25 +1,26 @@
 // Package probe measures round-trip latency to an RFC 862 echo server over
 // TCP or UDP.
 //
-// Each round trip sends one payload and waits for its echo before sending
-// the next, so at most one payload is in flight. Sends follow an absolute
-// schedule (start + i*Interval), so a slow round trip delays only the sends
-// that were already due, not every later one. Every reply is compared byte
-// for byte with what was sent; losses are counted, never recorded as
-// latencies.
+// Two engines do the round trips. The closed loop (TCP, and UDP without a
+// schedule) sends one payload and waits for its echo before sending the
+// next, so at most one is in flight. UDP on a schedule sends each datagram
+// when it is due, whether or not earlier replies have come back, and
+// matches replies to sends by sequence number. Either way sends follow an
+// absolute schedule (start + i*Interval), so a slow round trip delays only
+// the sends that were already due, not every later one. Every reply is
+// compared byte for byte with what was sent; losses are counted, never
+// recorded as latencies. Both engines count by the one set of rules that
+// Counts describes.
+//
+// Package probe/report turns what a run measured into text, JSON, CSV and
+// histograms.
 package probe
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
-	"os"
-	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -67,8 +68,9 @@ type Options struct {
 	// of its own, one call at a time. RTT mode only.
 	ReportEvery time.Duration
 	Report      func(Interval)
-	// Samples, if set, gets one CSV row per round trip of every connection.
-	Samples *SampleWriter
+	// Samples, if set, gets one Sample per event of every round trip (see
+	// Outcome), from every connection.
+	Samples Sampler
 	Log     zerolog.Logger
 }
 
@@ -99,6 +101,8 @@ func (o Options) check(network string) error {
 		return fmt.Errorf("mode %s: measures TCP only", o.Mode)
 	case o.Mode == ModeThroughput && o.Duration <= 0:
 		return fmt.Errorf("mode throughput: needs a duration")
+	case o.BusyPoll && !canSpin:
+		return noBusyPoll()
 	}
 	return nil
 }
@@ -129,36 +133,13 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	results := make([]*Result, len(conns))
 	errs := make([]error, len(conns))
 	pubs := make([]*published, len(conns))
-	var wg sync.WaitGroup
-	// One start for every connection, each offset by its share of the
-	// interval, so that with --rate the sends of all connections together
-	// are evenly spaced instead of bunched.
+	// One start for every connection: the schedules, the samples and the
+	// intervals are all timed from it.
 	start := time.Now()
 	stopReports := startReporter(o, pubs, start)
+	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() {
-			defer c.conn.Close() // a mode may close it first; closing twice is harmless
-			log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
-			log.Debug().Dur("connect", c.connect).Msg("connected")
-			res := newResult(t, o)
-			res.Addr, res.Connect = c.addr, c.connect
-			results[i] = res
-			if pubs[i] != nil {
-				iv := newDist()
-				res.iv = &iv
-			}
-			switch o.Mode {
-			case ModeConnect:
-				runConnects(ctx, c, res, o, pubs[i])
-			case ModeThroughput:
-				runStream(ctx, c, res, o, pubs[i])
-			default:
-				offset := o.Interval * time.Duration(i) / time.Duration(len(conns))
-				s := newSession(i, c.conn, res, o, log)
-				s.pub = pubs[i]
-				errs[i] = s.run(ctx, start.Add(offset))
-			}
-		})
+		wg.Go(func() { results[i], errs[i] = runConn(ctx, i, c, t, o, start, pubs[i]) })
 	}
 	wg.Wait()
 	stopReports()
@@ -172,6 +153,26 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	return res, nil
 }
 
+// runConn runs the measurement of o.Mode on connection i, and returns what
+// it measured; the error is a session's fatal one.
+func runConn(ctx context.Context, i int, c opened, t Target, o Options, start time.Time, pub *published) (*Result, error) {
+	defer c.conn.Close() // a mode may close it first; closing twice is harmless
+	log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
+	log.Debug().Dur("connect", c.connect).Msg("connected")
+	res := newResult(t, o)
+	res.Addr, res.Connect = c.addr, c.connect
+	switch o.Mode {
+	case ModeConnect:
+		tl := newTally(o, i, start, pub != nil)
+		runConnects(ctx, c, res, o, &tl, pub)
+	case ModeThroughput:
+		runStream(ctx, c, res, o, pub)
+	default:
+		return res, newSession(i, c.conn, res, o, log, start, pub).run(ctx)
+	}
+	return res, nil
+}
+
 // startReporter starts reporting intervals if the options ask for it,
 // filling pubs for the sessions, and returns the function that ends it
 // after the sessions have made their last publications.
@@ -180,7 +181,7 @@ func startReporter(o Options, pubs []*published, start time.Time) (stop func()) 
 		return func() {}
 	}
 	for i := range pubs {
-		pubs[i] = &published{dist: newDist()}
+		pubs[i] = &published{dist: NewDist()}
 	}
 	rp := &reporter{pubs: pubs, start: start, emit: o.Report, mode: o.Mode}
 	if rp.mode == "" {
@@ -189,142 +190,4 @@ func startReporter(o Options, pubs []*published, start time.Time) (stop func()) 
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() { rp.run(o.ReportEvery, done); close(finished) }()
 	return func() { close(done); <-finished }
-}
-
-// opened is one connection ready for a session.
-type opened struct {
-	conn    net.Conn
-	addr    netip.AddrPort
-	connect time.Duration
-}
-
-// openAll sets up Options.Concurrency connections in parallel, or none:
-// if one fails, the others are closed and its error returned.
-func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
-	conns := make([]opened, max(o.Concurrency, 1))
-	errs := make([]error, len(conns))
-	var wg sync.WaitGroup
-	for i := range conns {
-		wg.Go(func() {
-			c := &conns[i]
-			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o.Timeout)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			for _, c := range conns {
-				if c.conn != nil {
-					c.conn.Close()
-				}
-			}
-			return nil, errs[i]
-		}
-	}
-	return conns, nil
-}
-
-// open resolves t and connects to it.
-func open(ctx context.Context, t Target, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
-	addrs, err := resolve(ctx, t)
-	if err != nil {
-		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
-	}
-	conn, addr, connect, err := dial(ctx, t.Network, addrs, timeout)
-	if err != nil {
-		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
-	}
-	return conn, addr, connect, nil
-}
-
-// whyNot reports an interruption as such, wrapping ctx.Err(), rather than
-// as whatever the resolver or dialer made of the cancelled context.
-func whyNot(ctx context.Context, t Target, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted while connecting to %s: %w", t, ctx.Err())
-	}
-	return err
-}
-
-// resolve returns the addresses to try, IPv4 first: echo servers, ours
-// included, usually bind 127.0.0.1, while "localhost" often resolves to ::1
-// first.
-func resolve(ctx context.Context, t Target) ([]netip.AddrPort, error) {
-	var ips []netip.Addr
-	if ip, err := netip.ParseAddr(t.Host); err == nil {
-		ips = []netip.Addr{ip}
-	} else {
-		// The resolver's error already names the host and the failure.
-		if ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host); err != nil {
-			return nil, err
-		}
-	}
-	if len(ips) == 0 {
-		return nil, fmt.Errorf("lookup %s: no addresses", t.Host)
-	}
-	slices.SortStableFunc(ips, func(a, b netip.Addr) int {
-		return cmp.Compare(family(a), family(b))
-	})
-	out := make([]netip.AddrPort, len(ips))
-	for i, ip := range ips {
-		out[i] = netip.AddrPortFrom(ip.Unmap(), t.Port)
-	}
-	return out, nil
-}
-
-// dial connects to the first address that accepts; if none does, the error
-// is the first address's, the one the user most likely meant. For UDP,
-// connecting sends nothing, so it always picks the first address; a refusal
-// shows up only on the first read. connect is the TCP handshake time.
-func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
-	var d net.Dialer
-	if network == "udp" {
-		c, err := d.DialUDP(ctx, "udp", netip.AddrPort{}, addrs[0])
-		if err != nil {
-			return nil, addrs[0], 0, err
-		}
-		return c, addrs[0], 0, nil
-	}
-	var first error
-	for _, addr := range addrs {
-		conn, connect, err := dialTCP(ctx, addr, timeout)
-		if err == nil {
-			return conn, addr, connect, nil
-		}
-		if first == nil {
-			first = err
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, addrs[0], 0, first
-}
-
-func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
-	if ctx.Err() != nil {
-		return nil, 0, ctx.Err()
-	}
-	c, connect, err := connectTCP(ctx, addr, timeout)
-	switch {
-	case err == nil:
-		return c, connect, nil
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return nil, 0, refused(addr)
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, 0, fmt.Errorf("connect to %s: %w after %v", addr, ErrTimeout, timeout)
-	}
-	return nil, 0, fmt.Errorf("connect to %s: %w", addr, err)
-}
-
-// family orders IPv4 before IPv6.
-func family(ip netip.Addr) int {
-	if ip.Unmap().Is4() {
-		return 4
-	}
-	return 6
-}
-
-func refused(addr netip.AddrPort) error {
-	return fmt.Errorf("%w: nothing listening on %s", ErrRefused, addr)
 }

@@ -45,6 +45,7 @@ func TestRunEcho(t *testing.T) {
 			if !r.OK() {
 				t.Error("OK() = false, want true")
 			}
+			checkAddsUp(t, r.Counts)
 			if uint64(r.RTT.TotalCount()) != r.Received {
 				t.Errorf("histogram holds %d RTTs, want %d", r.RTT.TotalCount(), r.Received)
 			}
@@ -176,6 +177,7 @@ func TestRunCancelDuringRead(t *testing.T) {
 				t.Errorf("aborted %q, sent %d, received %d, OK() %v; want interrupted, 2, 2, true",
 					r.Aborted, r.Sent, r.Received, r.OK())
 			}
+			checkAddsUp(t, r.Counts)
 		})
 	}
 }
@@ -223,6 +225,7 @@ func TestRunTCPServerGoesAway(t *testing.T) {
 			if r.Aborted != tt.want || r.OK() || (tt.warmup > 0 && r.Sent != 0) {
 				t.Errorf("aborted %q, OK() %v; want %q, false", r.Aborted, r.OK(), tt.want)
 			}
+			checkAddsUp(t, r.Counts)
 		})
 	}
 }

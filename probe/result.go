@@ -8,19 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// histMax is the largest RTT the histogram holds, in nanoseconds. Larger
-// ones are counted in Result.OutOfRange.
-const histMax = 60e9
-
 // Result is what one run measured.
-//
-// Every recorded round trip that finished is counted once in Sent, and then
-// in exactly one of Received, Lost and Corrupt. A round trip cut short by
-// an interruption or an I/O error is in none of them.
 type Result struct {
 	Target   Target
 	Addr     netip.AddrPort // the address probed, after resolving Target.Host
@@ -29,16 +19,9 @@ type Result struct {
 	Interval time.Duration  // intended gap between sends; 0 = back to back
 	Timeout  time.Duration  // per round trip
 
-	Sent     uint64 // recorded round trips that finished
-	Received uint64 // replies that came back intact, in time
-	Lost     uint64 // no reply, before the deadline or after it
-	Corrupt  uint64 // a reply came back but differed from what was sent
-	Late     uint64 // UDP: an intact reply came after the deadline (counted here, not in Lost)
-	Behind   uint64 // sends that went out late because a round trip overran the interval
-	Dup      uint64 // UDP: extra copies of a reply that had already come back
-	// Reordered counts UDP replies that arrived after the reply to a later
-	// send, and MaxReorder is the largest such distance in sends.
-	Reordered, MaxReorder uint64
+	// Counts say what became of the round trips, and how they add up.
+	Counts
+	Behind uint64 // sends that went out late because a round trip overran the interval
 
 	Connect time.Duration // TCP only: time to set up the connection
 	Elapsed time.Duration // from the first recorded send to the end of the run
@@ -64,8 +47,6 @@ type Result struct {
 	// replies: a running mean of |RTT(i) - RTT(i-1)| with gain 1/16.
 	Jitter time.Duration
 	jitter float64 // the estimate in nanoseconds, kept unrounded
-	prev   time.Duration
-	iv     *Dist // RTTs since the last publication to the reporter, if any
 	// Conns is how many connections (UDP sockets) ran in parallel.
 	Conns int
 	// Clock is the cost and resolution of the clock that timed the run.
@@ -87,83 +68,6 @@ type Result struct {
 	SendFor                  time.Duration
 }
 
-// Dist is a distribution of durations: an HDR histogram in nanoseconds,
-// 1 ns to 60 s at 3 significant digits, with the exact Min and Max beside
-// it, since the histogram's own are only bucket bounds.
-type Dist struct {
-	RTT        *hdrhistogram.Histogram
-	Min, Max   time.Duration
-	OutOfRange uint64 // values above 60 s: in Min and Max, not in RTT
-	n          uint64
-}
-
-func newDist() Dist { return Dist{RTT: hdrhistogram.New(1, histMax, 3)} }
-
-// record adds one value.
-func (d *Dist) record(v time.Duration) {
-	d.n++
-	if d.n == 1 || v < d.Min {
-		d.Min = v
-	}
-	d.Max = max(d.Max, v)
-	// The histogram's last bucket reaches past histMax; cut at histMax so
-	// that OutOfRange means what the documentation says.
-	if v > histMax || d.RTT.RecordValue(int64(v)) != nil {
-		d.OutOfRange++
-	}
-}
-
-// merge adds o's values to d.
-func (d *Dist) merge(o *Dist) {
-	if o.n == 0 {
-		return
-	}
-	if d.n == 0 || o.Min < d.Min {
-		d.Min = o.Min
-	}
-	d.Max = max(d.Max, o.Max)
-	d.n += o.n
-	d.OutOfRange += o.OutOfRange
-	d.RTT.Merge(o.RTT)
-}
-
-// Count is how many values were recorded.
-func (d *Dist) Count() uint64 { return d.n }
-
-// Quantile returns the value at percentile pct (a percentage, such as
-// 99.9) to the histogram's 3 significant digits, kept within [Min, Max] so
-// that quantiles never contradict the exact extremes. It returns 0 when
-// nothing was recorded.
-func (d *Dist) Quantile(pct float64) time.Duration {
-	if d.n == 0 {
-		return 0
-	}
-	return d.clamp(float64(d.RTT.ValueAtQuantile(pct)))
-}
-
-// Mean returns the mean to the histogram's precision, or 0 when nothing
-// was recorded.
-func (d *Dist) Mean() time.Duration {
-	if d.n == 0 {
-		return 0
-	}
-	return d.clamp(d.RTT.Mean())
-}
-
-// StdDev returns the standard deviation to the histogram's precision, or 0
-// when fewer than two values were recorded.
-func (d *Dist) StdDev() time.Duration {
-	if d.n < 2 {
-		return 0
-	}
-	return time.Duration(math.Round(d.RTT.StdDev()))
-}
-
-func (d *Dist) clamp(ns float64) time.Duration {
-	v := time.Duration(math.Round(ns))
-	return min(max(v, d.Min), d.Max)
-}
-
 func newResult(t Target, o Options) *Result {
 	r := &Result{
 		Target:   t,
@@ -171,34 +75,16 @@ func newResult(t Target, o Options) *Result {
 		Warmup:   o.Warmup,
 		Interval: o.Interval,
 		Timeout:  o.Timeout,
-		Dist:     newDist(),
+		Dist:     NewDist(),
 		Conns:    1,
 		BusyPoll: o.BusyPoll,
 		Mode:     cmp.Or(o.Mode, ModeRTT),
 	}
 	if o.Interval > 0 {
-		raw := newDist()
+		raw := NewDist()
 		r.Raw = &raw
 	}
 	return r
-}
-
-// record adds an intact reply: rtt timed from when its send was due, raw
-// from when it went out (the same when there is no schedule).
-func (r *Result) record(rtt, raw time.Duration) {
-	r.Received++
-	r.Dist.record(rtt)
-	if r.iv != nil {
-		r.iv.record(rtt)
-	}
-	if r.Raw != nil {
-		r.Raw.record(raw)
-	}
-	if r.Received > 1 {
-		r.jitter += (math.Abs(float64(raw-r.prev)) - r.jitter) / 16
-		r.Jitter = time.Duration(math.Round(r.jitter))
-	}
-	r.prev = raw
 }
 
 // OK reports whether the run proved the target healthy: at least one round
@@ -254,41 +140,25 @@ func merge(rs []*Result) *Result {
 		return rs[0]
 	}
 	m := *rs[0]
-	m.Dist = newDist()
-	if rs[0].Raw != nil {
-		raw := newDist()
-		m.Raw = &raw
-	}
-	m.Conns, m.Sent, m.Received, m.Lost, m.Corrupt, m.Late, m.Behind = len(rs), 0, 0, 0, 0, 0, 0
-	m.Dup, m.Reordered, m.MaxReorder = 0, 0, 0
+	m.Conns, m.Counts, m.Behind = len(rs), Counts{}, 0
+	m.Dist, m.Raw, m.Connects = NewDist(), newDistLike(rs[0].Raw), newDistLike(rs[0].Connects)
 	m.BytesSent, m.BytesReceived, m.SendFor = 0, 0, 0
-	if rs[0].Connects != nil {
-		connects := newDist()
-		m.Connects = &connects
-	}
 	connects := make([]time.Duration, len(rs))
 	var jitter float64
 	for i, r := range rs {
-		m.Sent += r.Sent
-		m.Received += r.Received
-		m.Lost += r.Lost
-		m.Corrupt += r.Corrupt
-		m.Late += r.Late
+		m.Counts.add(r.Counts)
 		m.Behind += r.Behind
-		m.Dup += r.Dup
-		m.Reordered += r.Reordered
-		m.MaxReorder = max(m.MaxReorder, r.MaxReorder)
 		m.Dist.merge(&r.Dist)
 		if r.Raw != nil {
 			m.Raw.merge(r.Raw)
+		}
+		if r.Connects != nil {
+			m.Connects.merge(r.Connects)
 		}
 		m.Elapsed = max(m.Elapsed, r.Elapsed)
 		m.SendFor = max(m.SendFor, r.SendFor)
 		m.BytesSent += r.BytesSent
 		m.BytesReceived += r.BytesReceived
-		if r.Connects != nil {
-			m.Connects.merge(r.Connects)
-		}
 		connects[i] = r.Connect
 		jitter += r.jitter / float64(len(rs))
 		if m.Aborted == "" && r.Aborted != "" {
@@ -299,6 +169,15 @@ func merge(rs []*Result) *Result {
 	m.Connect = connects[len(connects)/2]
 	m.jitter, m.Jitter = jitter, time.Duration(math.Round(jitter))
 	return &m
+}
+
+// newDistLike returns an empty Dist if d is not nil, else nil.
+func newDistLike(d *Dist) *Dist {
+	if d == nil {
+		return nil
+	}
+	n := NewDist()
+	return &n
 }
 
 // Metrics names the run's figures for assertions: latencies in
@@ -317,8 +196,8 @@ func (r *Result) Metrics() map[string]float64 {
 	if r.Received == 0 {
 		return m
 	}
-	for _, st := range r.Dist.stats() {
-		m[strings.ReplaceAll(st.name, ".", "")] = float64(st.value)
+	for _, st := range r.Dist.Stats() {
+		m[strings.ReplaceAll(st.Name, ".", "")] = float64(st.Value)
 	}
 	m["jitter"] = float64(r.Jitter)
 	return m

@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
+	"fmt"
 	"os"
 	"time"
 )
 
-// outcome is how one round trip ended. The first three conclude it and
-// count as sent.
+// outcome is how one round trip of the closed loop ended.
 type outcome uint8
 
 const (
@@ -25,36 +24,30 @@ const (
 // tcpRoundTrip writes the payload and reads exactly as many bytes back. A
 // corrupt reply leaves the stream aligned, since only the content differs;
 // a timeout does not, and the caller stops.
-func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
-	fill(s.out, s.seq, s.nonce)
-	s.sent, s.got, s.writing = time.Time{}, 0, true
-	s.deadline = time.Now().Add(s.o.Timeout)
-	if s.block == nil {
-		// The write gets the deadline too: a server that never reads
-		// would otherwise block a large write forever. (Blocking reads
-		// and writes have socket timeouts instead.)
-		if err := s.conn.SetDeadline(s.deadline); err != nil {
-			return 0, outFailed, err
-		}
+func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
+	fill(l.out, l.seq, l.nonce)
+	l.sent, l.got, l.writing = time.Time{}, 0, true
+	if err := l.rd.arm(time.Now().Add(l.o.Timeout)); err != nil {
+		return 0, outFailed, err
 	}
-	// Checked after setting the deadline, so that a cancellation from here
-	// on sets a past deadline that ours cannot overwrite.
+	// Checked after arming, so that a cancellation from here on stops the
+	// reader for good, and no deadline of ours can undo that.
 	if ctx.Err() != nil {
 		return 0, outInterrupted, nil
 	}
-	s.sent = time.Now()
-	if _, err := s.write(s.out); err != nil {
-		return 0, s.ioOutcome(ctx, err), err
+	l.sent = time.Now()
+	if _, err := l.rd.write(l.out); err != nil {
+		return 0, l.ioOutcome(ctx, err), err
 	}
-	s.writing = false
-	n, err := s.readFull(s.in)
-	rtt := time.Since(s.sent)
-	s.got = n
-	s.replied = s.replied || n > 0
+	l.writing = false
+	n, err := l.rd.readFull(l.in)
+	rtt := time.Since(l.sent)
+	l.got = n
+	l.replied = l.replied || n > 0
 	if err != nil {
-		return 0, s.ioOutcome(ctx, err), err
+		return 0, l.ioOutcome(ctx, err), err
 	}
-	if !bytes.Equal(s.in, s.out) {
+	if !bytes.Equal(l.in, l.out) {
 		return rtt, outCorrupt, nil
 	}
 	return rtt, outOK, nil
@@ -63,32 +56,29 @@ func (s *session) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 // udpRoundTrip sends one datagram and reads until its echo or the
 // deadline. Late echoes of earlier round trips are skipped, so one lost
 // datagram costs one round trip, never the rest of the run.
-func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
-	fill(s.out, s.seq, s.nonce)
-	s.sent = time.Time{}
-	s.deadline = time.Now().Add(s.o.Timeout)
-	if s.block == nil && s.spin == nil { // they time reads out themselves
-		if err := s.conn.SetReadDeadline(s.deadline); err != nil {
-			return 0, outFailed, err
-		}
+func (l *loop) udpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
+	fill(l.out, l.seq, l.nonce)
+	l.sent = time.Time{}
+	if err := l.rd.arm(time.Now().Add(l.o.Timeout)); err != nil {
+		return 0, outFailed, err
 	}
 	if ctx.Err() != nil { // see tcpRoundTrip
 		return 0, outInterrupted, nil
 	}
-	s.sent = time.Now()
-	if _, err := s.conn.Write(s.out); err != nil {
-		return 0, s.ioOutcome(ctx, err), err
+	l.sent = time.Now()
+	if _, err := l.rd.write(l.out); err != nil {
+		return 0, l.ioOutcome(ctx, err), err
 	}
 	for {
 		// A connected UDP socket reports an ICMP port unreachable here, as
 		// ECONNREFUSED.
-		n, err := s.read(s.in)
-		rtt := time.Since(s.sent)
+		n, err := l.rd.read(l.in)
+		rtt := time.Since(l.sent)
 		if err != nil {
-			return 0, s.ioOutcome(ctx, err), err
+			return 0, l.ioOutcome(ctx, err), err
 		}
-		s.replied = true
-		switch s.classify(s.in[:n]) {
+		l.replied = true
+		switch l.classify(l.in[:n]) {
 		case match:
 			return rtt, outOK, nil
 		case mismatch:
@@ -97,37 +87,7 @@ func (s *session) udpRoundTrip(ctx context.Context) (time.Duration, outcome, err
 	}
 }
 
-// write sends b whole, blocking in the kernel when reads do.
-func (s *session) write(b []byte) (int, error) {
-	if s.block != nil && !s.udp {
-		return s.block.write(b, s.deadline)
-	}
-	return s.conn.Write(b)
-}
-
-// read reads one datagram or what TCP has, through the poller or, with
-// BusyPoll, by spinning until the deadline set for this round trip.
-func (s *session) read(b []byte) (int, error) {
-	switch {
-	case s.spin != nil:
-		return s.spin.read(b, s.deadline)
-	case s.block != nil:
-		return s.block.read(b, s.o.Timeout)
-	}
-	return s.conn.Read(b)
-}
-
-func (s *session) readFull(b []byte) (int, error) {
-	switch {
-	case s.spin != nil:
-		return s.spin.readFull(b, s.deadline)
-	case s.block != nil:
-		return s.block.readFull(b, s.o.Timeout)
-	}
-	return io.ReadFull(s.conn, b)
-}
-
-func (s *session) ioOutcome(ctx context.Context, err error) outcome {
+func (l *loop) ioOutcome(ctx context.Context, err error) outcome {
 	switch {
 	case ctx.Err() != nil:
 		return outInterrupted
@@ -147,81 +107,38 @@ const (
 )
 
 // classify sorts a datagram. An intact echo of an earlier round trip is
-// stale and counted Late; anything else that is not the current echo
-// (wrong length, wrong nonce, a seq not yet sent, damaged bytes) is taken
-// as the current reply, corrupted, so that each round trip is counted
-// exactly once.
-func (s *session) classify(b []byte) verdict {
-	if bytes.Equal(b, s.out) {
+// stale, and counted late or dup; anything else that is not the current
+// echo (wrong length, wrong nonce, a seq not yet sent, damaged bytes) is
+// taken as the current reply, corrupted, so that each round trip is
+// counted exactly once.
+func (l *loop) classify(b []byte) verdict {
+	if bytes.Equal(b, l.out) {
 		return match
 	}
-	if len(b) != len(s.out) || binary.BigEndian.Uint64(b[8:]) != s.nonce {
+	if len(b) != len(l.out) || binary.BigEndian.Uint64(b[8:]) != l.nonce {
 		return mismatch
 	}
 	seq := binary.BigEndian.Uint64(b)
-	if seq >= s.seq || !intact(b, seq, s.nonce) {
+	if seq >= l.seq || !intact(b, seq, l.nonce) {
 		return mismatch
 	}
-	if seq >= s.warmup {
-		if sl := s.slot(seq); sl != nil && sl.state != slotLost {
-			s.res.Dup++
-		} else {
-			s.late(sl)
-		}
-	}
-	s.log.Debug().Uint64("seq", seq).Msg("stale reply")
+	l.t.stale(l.slots.at(seq), seq, time.Now())
+	l.log.Debug().Uint64("seq", seq).Msg("stale reply")
 	return stale
 }
 
-// golden is 2^64 divided by the golden ratio, the splitmix64 increment.
-const golden = 0x9e3779b97f4a7c15
-
-// fill writes the payload for seq: the seq and the run nonce big-endian,
-// then filler bytes that depend on both. Damage anywhere in the payload is
-// detected, a reply sent for another seq does not match, and no part of it
-// is all zeros.
-func fill(b []byte, seq, nonce uint64) {
-	binary.BigEndian.PutUint64(b, seq)
-	binary.BigEndian.PutUint64(b[8:], nonce)
-	state := seq*golden ^ nonce
-	rest := b[MinSize:]
-	for len(rest) >= 8 {
-		state += golden
-		binary.LittleEndian.PutUint64(rest, mix(state))
-		rest = rest[8:]
+// timeoutReason says why a TCP run stopped at a timeout.
+func (l *loop) timeoutReason() string {
+	n, what := l.seq-l.t.warmup+1, ""
+	if !l.t.counted(l.seq) {
+		n, what = l.seq+1, "warm-up "
 	}
-	if len(rest) > 0 {
-		var tail [8]byte
-		binary.LittleEndian.PutUint64(tail[:], mix(state+golden))
-		copy(rest, tail[:])
+	msg := fmt.Sprintf("%sreply %d timed out after %v", what, n, l.o.Timeout)
+	switch {
+	case l.writing:
+		msg = fmt.Sprintf("sending %srequest %d timed out after %v (the server is not reading)", what, n, l.o.Timeout)
+	case l.got > 0:
+		msg += fmt.Sprintf(" (%d of %d bytes arrived)", l.got, len(l.out))
 	}
-}
-
-// intact reports whether b is exactly the payload fill would write for seq.
-// It regenerates the filler as it goes, so checking an old seq needs no copy
-// of what was sent.
-func intact(b []byte, seq, nonce uint64) bool {
-	if len(b) < MinSize || binary.BigEndian.Uint64(b) != seq || binary.BigEndian.Uint64(b[8:]) != nonce {
-		return false
-	}
-	state := seq*golden ^ nonce
-	rest := b[MinSize:]
-	for len(rest) >= 8 {
-		state += golden
-		if binary.LittleEndian.Uint64(rest) != mix(state) {
-			return false
-		}
-		rest = rest[8:]
-	}
-	var tail [8]byte
-	binary.LittleEndian.PutUint64(tail[:], mix(state+golden))
-	return bytes.Equal(rest, tail[:len(rest)])
-}
-
-// mix is the splitmix64 output function: a cheap bijection that scatters
-// consecutive states over all 64 bits.
-func mix(z uint64) uint64 {
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+	return msg + ": the TCP stream cannot resynchronise" + l.hint()
 }

@@ -14,7 +14,9 @@ import (
 )
 
 // pipeRun runs a session over net.Pipe against serve, so that it can run
-// inside a synctest bubble, where loopback sockets cannot.
+// inside a synctest bubble, where loopback sockets cannot. The pipe needs
+// no deadline of its own: a bubble whose goroutines all block fails at
+// once as deadlocked.
 func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn)) *Result {
 	t.Helper()
 	client, server := net.Pipe()
@@ -25,7 +27,7 @@ func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn))
 		server.Close()
 	}()
 	res := newResult(Target{"tcp", "127.0.0.1", 7}, o)
-	err := newFakeClockSession(client, res, o).run(ctx, time.Now())
+	err := newFakeClockSession(client, res, o).run(ctx)
 	client.Close()
 	<-done
 	if err != nil {
@@ -150,7 +152,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 // newFakeClockSession is a session that never yields while waiting for a
 // send, which a synctest bubble needs to advance its clock.
 func newFakeClockSession(conn net.Conn, res *Result, o Options) *session {
-	s := newSession(0, conn, res, o, zerolog.Logger{})
+	s := newSession(0, conn, res, o, zerolog.Logger{}, time.Now(), nil)
 	s.spinBelow = 0
 	return s
 }

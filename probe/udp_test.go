@@ -33,6 +33,7 @@ func TestRunUDPDropAndCorrupt(t *testing.T) {
 	if r.OK() {
 		t.Error("OK() = true, want false")
 	}
+	checkAddsUp(t, r.Counts)
 	if r.Max >= o.Timeout {
 		t.Errorf("max RTT %v: a lost datagram was recorded as a latency", r.Max)
 	}
@@ -92,6 +93,7 @@ func TestRunUDPServerGoesAway(t *testing.T) {
 		t.Errorf("aborted %q, received %d, lost %d, OK() %v; want %q, 3, 1, false",
 			r.Aborted, r.Received, r.Lost, r.OK(), want)
 	}
+	checkAddsUp(t, r.Counts)
 }
 
 func TestClassify(t *testing.T) {
@@ -104,31 +106,49 @@ func TestClassify(t *testing.T) {
 	}
 	damaged := payload(3, nonce, size)
 	damaged[size-1]++
+	// Before each datagram: round trips 0 and 1 are warm-up, 2 is older
+	// than the ring remembers, 3 was lost, 4 came back, 5 is waiting.
+	before := Counts{Sent: 3, Received: 1, Lost: 2}
 	tests := []struct {
-		name     string
-		b        []byte
-		want     verdict
-		wantLate uint64
+		name string
+		b    []byte
+		want verdict
+		diff Counts // what the datagram changed
 	}{
-		{"current", payload(5, nonce, size), match, 0},
-		{"stale", payload(3, nonce, size), stale, 1},
-		{"stale warm-up", payload(1, nonce, size), stale, 0},
-		{"stale damaged", damaged, mismatch, 0},
-		{"future", payload(6, nonce, size), mismatch, 0},
-		{"other run", payload(5, nonce+1, size), mismatch, 0},
-		{"short", payload(5, nonce, size)[:size-1], mismatch, 0},
-		{"long", payload(5, nonce, size+1), mismatch, 0},
-		{"tiny", []byte{0, 0, 0}, mismatch, 0},
-		{"empty", nil, mismatch, 0},
+		{"current", payload(5, nonce, size), match, Counts{}},
+		{"late", payload(3, nonce, size), stale, Counts{Late: 1}},
+		{"dup", payload(4, nonce, size), stale, Counts{Dup: 1}},
+		{"forgotten", payload(2, nonce, size), stale, Counts{Late: 1}},
+		{"stale warm-up", payload(1, nonce, size), stale, Counts{}},
+		{"stale damaged", damaged, mismatch, Counts{}},
+		{"future", payload(6, nonce, size), mismatch, Counts{}},
+		{"other run", payload(5, nonce+1, size), mismatch, Counts{}},
+		{"short", payload(5, nonce, size)[:size-1], mismatch, Counts{}},
+		{"long", payload(5, nonce, size+1), mismatch, Counts{}},
+		{"tiny", []byte{0, 0, 0}, mismatch, Counts{}},
+		{"empty", nil, mismatch, Counts{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := Options{Size: size, Warmup: 2}
-			s := newSession(0, nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{})
-			s.nonce, s.seq = nonce, 5
-			fill(s.out, s.seq, s.nonce)
-			if got := s.classify(tt.b); got != tt.want || s.res.Late != tt.wantLate {
-				t.Errorf("classify = %d with late %d, want %d with late %d", got, s.res.Late, tt.want, tt.wantLate)
+			l := newLoop(newSession(0, nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
+			l.nonce, l.sent = nonce, time.Now()
+			l.t.lost(2, l.sent) // the ring has forgotten it
+			l.seq = 3
+			l.account(0, outLost, nil)
+			l.seq = 4
+			l.account(time.Microsecond, outOK, nil)
+			l.seq = 5
+			fill(l.out, l.seq, l.nonce)
+			if l.t.Counts != before {
+				t.Fatalf("before: %+v, want %+v", l.t.Counts, before)
+			}
+			want := before
+			want.Late += tt.diff.Late
+			want.Lost -= tt.diff.Late
+			want.Dup += tt.diff.Dup
+			if got := l.classify(tt.b); got != tt.want || l.t.Counts != want {
+				t.Errorf("classify = %d with %+v, want %d with %+v", got, l.t.Counts, tt.want, want)
 			}
 		})
 	}
@@ -156,5 +176,66 @@ func TestFillIntact(t *testing.T) {
 			}
 			b[i] ^= 1
 		}
+	}
+}
+
+// TestFlowMatch: how the scheduled flow counts each kind of datagram.
+func TestFlowMatch(t *testing.T) {
+	t.Parallel()
+	const size, nonce = 40, 0x1234
+	payload := func(seq uint64) []byte {
+		b := make([]byte, size)
+		fill(b, seq, nonce)
+		return b
+	}
+	damaged := func(seq uint64) []byte {
+		b := payload(seq)
+		b[size-1]++
+		return b
+	}
+	// Before each datagram: 0 came back, 1 was lost, 2 came back damaged,
+	// 3 and 4 are waiting.
+	before := Counts{Sent: 3, Received: 1, Lost: 1, Corrupt: 1}
+	tests := []struct {
+		name    string
+		b       []byte
+		pending bool // 3 and 4 are still waiting
+		want    Counts
+	}{
+		{"intact", payload(4), true, Counts{Sent: 4, Received: 2, Lost: 1, Corrupt: 1}},
+		{"damaged", damaged(4), true, Counts{Sent: 4, Received: 1, Lost: 1, Corrupt: 2}},
+		{"late", payload(1), true, Counts{Sent: 3, Received: 1, Late: 1, Corrupt: 1}},
+		{"dup", payload(0), true, Counts{Sent: 3, Received: 1, Lost: 1, Corrupt: 1, Dup: 1}},
+		{"dup of damaged", payload(2), true, Counts{Sent: 3, Received: 1, Lost: 1, Corrupt: 1, Dup: 1}},
+		{"damaged copy", damaged(0), true, Counts{Sent: 4, Received: 1, Lost: 1, Corrupt: 2}},
+		{"not sent yet", payload(5), true, Counts{Sent: 4, Received: 1, Lost: 1, Corrupt: 2}},
+		{"garbage", []byte("no echo"), true, Counts{Sent: 4, Received: 1, Lost: 1, Corrupt: 2}},
+		{"garbage, none waiting", []byte("no echo"), false, Counts{Sent: 5, Received: 3, Lost: 1, Corrupt: 1, Dup: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Size: size, Interval: time.Millisecond, Timeout: time.Hour}
+			f := newFlow(newSession(0, nil, newResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
+			f.nonce, f.next, f.seq = nonce, 5, 4
+			now := time.Now()
+			for seq := range uint64(5) {
+				*f.slots.put(seq) = slot{seq: seq, due: now, sent: now, state: slotPending}
+			}
+			for seq, st := range []slotState{slotReceived, slotLost, slotCorrupt} {
+				f.conclude(f.slots.at(uint64(seq)), st, now)
+			}
+			if f.t.Counts != before {
+				t.Fatalf("before: %+v, want %+v", f.t.Counts, before)
+			}
+			if !tt.pending {
+				f.match(payload(3), now)
+				f.match(payload(4), now)
+			}
+			f.match(tt.b, now)
+			if f.t.Counts != tt.want {
+				t.Errorf("counts %+v\nwant   %+v", f.t.Counts, tt.want)
+			}
+			checkAddsUp(t, f.t.Counts)
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package probe
+package report
 
 import (
 	"bytes"
@@ -8,11 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/loopback-dev/loopback/probe"
 )
 
-// histtextHistograms are histograms of fixed RTTs in nanoseconds, one per
+// histograms are histograms of fixed RTTs in nanoseconds, one per
 // golden file.
-func histtextHistograms(t *testing.T) map[string]*hdrhistogram.Histogram {
+func histograms(t *testing.T) map[string]*hdrhistogram.Histogram {
 	t.Helper()
 	record := func(h *hdrhistogram.Histogram, v, n int64) {
 		if err := h.RecordValues(v, n); err != nil {
@@ -20,27 +22,27 @@ func histtextHistograms(t *testing.T) map[string]*hdrhistogram.Histogram {
 		}
 	}
 	// bimodal: most replies near 20 µs, a tenth near 150 µs, none between.
-	bimodal := hdrhistogram.New(1, histMax, 3)
+	bimodal := probe.NewDist().RTT
 	for i := range int64(900) {
 		record(bimodal, 17_000+i*7919%8000, 1)
 	}
 	for i := range int64(100) {
 		record(bimodal, 140_000+i*313%30_000, 1)
 	}
-	single := hdrhistogram.New(1, histMax, 3)
+	single := probe.NewDist().RTT
 	record(single, 25_000, 1000)
 	return map[string]*hdrhistogram.Histogram{"bimodal": bimodal, "single": single}
 }
 
 func TestWriteHistogramGolden(t *testing.T) {
 	t.Parallel()
-	for name, h := range histtextHistograms(t) {
+	for name, h := range histograms(t) {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteHistogram(&b, h, 40); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, "histtext-"+name+".golden", b.Bytes())
+			checkGolden(t, "histogram-"+name+".golden", b.Bytes())
 		})
 	}
 }
@@ -54,7 +56,7 @@ func TestHistRowsWide(t *testing.T) {
 		{1, 1}, {1, 2}, {3, 9}, {1, 60e9}, {900, 1_100}, {15_000, 400_000}, {20_000, 10e9}, {59e9, 60e9},
 	}
 	for _, tt := range tests {
-		h := hdrhistogram.New(1, histMax, 3)
+		h := probe.NewDist().RTT
 		for _, v := range []int64{tt.lo, tt.hi, (tt.lo + tt.hi) / 2} {
 			if err := h.RecordValue(v); err != nil {
 				t.Fatal(err)
@@ -80,13 +82,14 @@ func TestHistRowsWide(t *testing.T) {
 }
 
 // TestForEachBucketIsDistribution checks forEachBucket against the
-// library's own walk of the buckets, for our histograms and other shapes.
+// library's own walk of the buckets, for ours (1 ns to 60 s at 3 digits) and
+// other shapes.
 func TestForEachBucketIsDistribution(t *testing.T) {
 	t.Parallel()
 	for _, g := range []struct {
 		lo, hi int64
 		digits int
-	}{{1, histMax, 3}, {1, 1e6, 1}, {1, 1e9, 5}, {7, 1e7, 2}, {1000, 1e12, 3}} {
+	}{{1, 60e9, 3}, {1, 1e6, 1}, {1, 1e9, 5}, {7, 1e7, 2}, {1000, 1e12, 3}} {
 		h := hdrhistogram.New(g.lo, g.hi, g.digits)
 		for v := g.lo; v <= g.hi; v = v*3/2 + 1 {
 			if err := h.RecordValues(v, v%7+1); err != nil {
@@ -163,10 +166,10 @@ func TestFmtBinEdge(t *testing.T) {
 func TestWriteHistogramEdgeCases(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
-	if err := WriteHistogram(&b, hdrhistogram.New(1, histMax, 3), 40); err != nil || b.String() != "rtt histogram: no round trips recorded\n" {
+	if err := WriteHistogram(&b, probe.NewDist().RTT, 40); err != nil || b.String() != "rtt histogram: no round trips recorded\n" {
 		t.Errorf("empty histogram: %q, %v", b.String(), err)
 	}
-	h := histtextHistograms(t)["single"]
+	h := histograms(t)["single"]
 	want := "histogram width 0: want at least 1 column"
 	if err := WriteHistogram(&b, h, 0); err == nil || err.Error() != want {
 		t.Errorf("width 0: %v, want %s", err, want)

@@ -1,4 +1,4 @@
-package probe
+package report
 
 import (
 	"bytes"
@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/loopback-dev/loopback/probe"
 )
 
 // hgrmHistogram holds 1000 fixed RTTs from 17.9 µs to 22 µs, one in a
 // hundred 15 µs slower, and one of 1.5 ms.
 func hgrmHistogram(t *testing.T) *hdrhistogram.Histogram {
 	t.Helper()
-	h := hdrhistogram.New(1, histMax, 3)
+	h := probe.NewDist().RTT
 	for i := range 1000 {
 		rtt := int64(17900 + i*7919%4000)
 		if i%100 == 0 {
@@ -71,7 +73,7 @@ func TestWriteHgrmFormat(t *testing.T) {
 func TestWriteHgrmEmpty(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
-	if err := WriteHgrm(&b, hdrhistogram.New(1, histMax, 3)); err != nil {
+	if err := WriteHgrm(&b, probe.NewDist().RTT); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), hgrmHeader) || !strings.Contains(b.String(), "Total count    =            0]") {

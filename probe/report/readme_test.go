@@ -1,4 +1,4 @@
-package probe
+package report
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loopback-dev/loopback/probe"
 )
 
 // readmeFields returns the field names in the first column of the README
@@ -50,7 +52,7 @@ func keysOf(t *testing.T, b []byte) ([]string, map[string]any) {
 // the README's tables, and every field there is one the output has.
 func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,18 +60,16 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 
 	// A result with every optional field: TCP (connect_us), a schedule
 	// (rtt_raw_us), connect times, a stream, an early stop, a read method.
-	r := newResult(Target{"tcp", "127.0.0.1", 7}, Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second})
+	r := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 7}, probe.Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second})
 	r.Addr = goldenResults()["tcp"].Addr
 	r.Sent, r.Elapsed, r.SendFor = 2, time.Second, time.Second
-	r.record(20*time.Microsecond, 19*time.Microsecond)
-	r.record(22*time.Microsecond, 21*time.Microsecond)
-	connects := newDist()
-	connects.record(15 * time.Microsecond)
+	replies(r, []time.Duration{20 * time.Microsecond, 22 * time.Microsecond}, []time.Duration{19 * time.Microsecond, 21 * time.Microsecond})
+	connects := probe.NewDist(15 * time.Microsecond)
 	r.Connects = &connects
 	r.BytesSent, r.BytesReceived = 1<<20, 1<<20
 	r.Aborted, r.Reads = "interrupted", "by blocking read(2)"
 	var js bytes.Buffer
-	if err := r.WriteJSON(&js); err != nil {
+	if err := WriteJSON(&js, r); err != nil {
 		t.Fatal(err)
 	}
 	got, obj := keysOf(t, js.Bytes())
@@ -86,10 +86,10 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 
 	// Stream fields appear in throughput intervals only; one interval with
 	// everything shows them all.
-	iv := Interval{Mode: ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20, Dist: newDist()}
-	iv.record(20 * time.Microsecond)
+	iv := probe.Interval{Mode: probe.ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20,
+		Dist: probe.NewDist(20 * time.Microsecond)}
 	js.Reset()
-	if err := iv.WriteJSON(&js); err != nil {
+	if err := WriteIntervalJSON(&js, &iv); err != nil {
 		t.Fatal(err)
 	}
 	got, obj = keysOf(t, js.Bytes())

@@ -1,0 +1,130 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/loopback-dev/loopback/probe"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// goldenResults are Results built by hand with fixed values, one per kind
+// of report. Jitter is what the probe computes from these RTTs.
+func goldenResults() map[string]*probe.Result {
+	tcp := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 41234}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	tcp.Addr = netip.MustParseAddrPort("127.0.0.1:41234")
+	tcp.Connect, tcp.Elapsed = 48312*time.Nanosecond, 31200*time.Microsecond
+	var rtts []time.Duration
+	for i := range 1000 {
+		rtt := 17900 + time.Duration(i*7919%4000)
+		if i%100 == 0 {
+			rtt += 15000
+		}
+		rtts = append(rtts, rtt)
+	}
+	rtts = append(rtts, 74321) // the exact max, which the histogram alone would round
+	replies(tcp, rtts, nil)
+	tcp.Sent, tcp.Jitter = 1001, 3528
+
+	udp := newResult(probe.Target{Network: "udp", Host: "localhost", Port: 7}, probe.Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
+	udp.Addr = netip.MustParseAddrPort("127.0.0.1:7")
+	udp.Elapsed = 99400 * time.Microsecond
+	udp.Aborted = "connection refused: the echo server went away after 100 round trips"
+	var corrected, raw []time.Duration
+	for i := range 98 {
+		r := 2100*time.Microsecond + time.Duration(i)*130*time.Microsecond
+		corrected, raw = append(corrected, r+time.Duration(i%5)*400*time.Microsecond), append(raw, r) // some sends went out late
+	}
+	replies(udp, corrected, raw)
+	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind, udp.Jitter = 101, 1, 1, 1, 2, 129752
+
+	silent := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 9}, probe.Options{Size: 64, Timeout: time.Second})
+	silent.Addr = netip.MustParseAddrPort("127.0.0.1:9")
+	silent.Sent, silent.Lost, silent.Connect, silent.Elapsed = 1, 1, 35100, time.Second
+	silent.Aborted = "reply 1 timed out after 1s: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?"
+
+	slow := newResult(probe.Target{Network: "udp", Host: "::1", Port: 7}, probe.Options{Size: 16, Timeout: 2 * time.Minute})
+	slow.Addr = netip.MustParseAddrPort("[::1]:7")
+	slow.Elapsed = 65 * time.Second
+	slow.Aborted, slow.Interrupted = "interrupted", true
+	replies(slow, []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second}, nil)
+	slow.Sent, slow.Jitter = 3, 3716796875
+	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
+}
+
+// newResult is a Result of a run of o on t, as probe.Run starts one.
+func newResult(t probe.Target, o probe.Options) *probe.Result {
+	return &probe.Result{Target: t, Size: o.Size, Warmup: o.Warmup, Interval: o.Interval, Timeout: o.Timeout,
+		Dist: probe.NewDist(), Conns: 1, Mode: cmp.Or(o.Mode, probe.ModeRTT)}
+}
+
+// replies makes rtts r's intact replies: timed from when each was due,
+// and from the actual send in raw, if there is a schedule.
+func replies(r *probe.Result, rtts, raw []time.Duration) {
+	r.Received, r.Dist = uint64(len(rtts)), probe.NewDist(rtts...)
+	if raw != nil {
+		d := probe.NewDist(raw...)
+		r.Raw = &d
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	t.Parallel()
+	for name, r := range goldenResults() {
+		t.Run(name, func(t *testing.T) {
+			var text, js bytes.Buffer
+			if err := WriteText(&text, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteJSON(&js, r); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, name+".txt.golden", text.Bytes())
+			checkGolden(t, name+".json.golden", js.Bytes())
+			if n := bytes.Count(js.Bytes(), []byte("\n")); n != 1 || !json.Valid(js.Bytes()) {
+				t.Errorf("WriteJSON wrote %d lines of valid=%v JSON, want one object and a newline", n, json.Valid(js.Bytes()))
+			}
+		})
+	}
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestReportWriteError(t *testing.T) {
+	t.Parallel()
+	r := goldenResults()["tcp"]
+	if err := WriteText(failWriter{}, r); err == nil {
+		t.Error("WriteText hid a write error")
+	}
+	if err := WriteJSON(failWriter{}, r); err == nil {
+		t.Error("WriteJSON hid a write error")
+	}
+}
