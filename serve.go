@@ -34,6 +34,8 @@ type serveConfig struct {
 	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
 	DrainTimeout time.Duration   `env:"DRAIN_TIMEOUT" deprecated:"LOOPBACK_DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
+	MinSrcPort   int             `env:"UDP_MIN_SOURCE_PORT" envDefault:"1024" arg:"port" help:"answer no UDP datagram from a source port below this, where echo, chargen, DNS and NTP live (1: every port)"`
+	LoopLimit    int             `env:"UDP_LOOP_LIMIT" envDefault:"32" help:"stop answering, for 10 s, a UDP source that sends back the last echo this many times in a row: a loop (0: never)"`
 	Log          config.Log
 }
 
@@ -57,6 +59,9 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	var problems []error
 	if len(l.Args) > 0 {
 		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean --addr %s?)", l.Args[0], l.Args[0]))
+	}
+	if c.MinSrcPort < 1 || c.MinSrcPort > 65535 {
+		problems = append(problems, config.Usagef("%s: %d is not a port; give 1 to 65535 (1 answers every source port)", l.Name("MinSrcPort"), c.MinSrcPort))
 	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
@@ -111,9 +116,17 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		defer os.Remove(c.PortFile)
 	}
 	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
+	udp := &server.UDP{MinSourcePort: c.MinSrcPort, LoopLimit: c.LoopLimit, Log: log}
+	if c.LoopLimit == 0 {
+		udp.LoopLimit = -1 // the flag's 0 is "never"; the field's 0 is the default
+	}
+	if l.UDP != nil {
+		unregister := registerUDP(udp, l, log)
+		defer unregister()
+	}
 	// The event comes before the ready lines, so that whoever has read
 	// them finds it written.
-	logListening(log, c, tcp, l)
+	logListening(log, c, tcp, udp, l)
 	if err := announce(stdout, l); err != nil {
 		l.Close()
 		return err
@@ -123,7 +136,21 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		ctx, cancel = context.WithTimeoutCause(ctx, c.Duration, errors.New("--duration elapsed"))
 		defer cancel()
 	}
-	return serve(ctx, force, tcp, l, log)
+	return serve(ctx, force, tcp, udp, l, log)
+}
+
+// registerUDP tells the other loopback servers on this machine which UDP
+// port this one serves, so that neither answers the other. A registry
+// that cannot be written costs only that: the loop check still ends a
+// loop between two servers, a few dozen datagrams later.
+func registerUDP(udp *server.UDP, l server.Listeners, log zerolog.Logger) (unregister func()) {
+	udp.Instances = &server.Instances{Dir: server.DefaultInstancesDir()}
+	unregister, err := udp.Instances.Register(uint16(port(l)))
+	if err != nil {
+		log.Warn().Err(err).Msg("other loopback servers will not know this one's UDP port")
+		return func() {}
+	}
+	return unregister
 }
 
 // withBindHint adds who holds the port, or why a low port was refused, to a
@@ -200,7 +227,7 @@ func writeFileAtomic(path string, data []byte) error {
 // will use it: the TCP fields from the server, and its engine and loop
 // count as Serve will run them, after defaults. A setting that stops
 // reaching the server then shows here, and fails a test.
-func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, l server.Listeners) {
+func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *server.UDP, l server.Listeners) {
 	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
 		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
@@ -210,16 +237,16 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, l server.L
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
 	}
 	if l.UDP != nil {
-		e = e.Stringer("udp", l.UDP.LocalAddr())
+		e = e.Stringer("udp", l.UDP.LocalAddr()).Int("udp_min_source_port", udp.MinSourcePort).
+			Int("udp_loop_limit", max(udp.LoopLimit, 0))
 	}
 	e.Msg("listening")
 }
 
 // serve runs the servers until ctx ends and they have drained, then logs
 // what they did.
-func serve(ctx, force context.Context, tcp *server.TCP, l server.Listeners, log zerolog.Logger) error {
+func serve(ctx, force context.Context, tcp *server.TCP, udp *server.UDP, l server.Listeners, log zerolog.Logger) error {
 	start := time.Now()
-	udp := &server.UDP{Log: log}
 	defer context.AfterFunc(force, tcp.CloseAll)()
 	// If one server fails, stop the other too rather than run half a server.
 	ctx, fail := context.WithCancelCause(ctx)
@@ -247,6 +274,8 @@ func serve(ctx, force context.Context, tcp *server.TCP, l server.Listeners, log 
 		Uint64("tcp_conns", t.Accepted).Uint64("tcp_rejected", t.Rejected).
 		Uint64("tcp_bytes_in", t.BytesIn).Uint64("tcp_bytes_out", t.BytesOut).
 		Uint64("udp_datagrams", u.Datagrams).Uint64("udp_bytes", u.Bytes).Uint64("udp_dropped", u.Dropped).
+		Uint64("udp_refused_self", u.RefusedSelf).Uint64("udp_refused_low_port", u.RefusedLowPort).
+		Uint64("udp_refused_instance", u.RefusedInstance).Uint64("udp_refused_loop", u.RefusedLoop).
 		Msg("stopped")
 	return errors.Join(errs...)
 }

@@ -128,12 +128,20 @@ const bindAttempts = 16
 // Listen binds TCP, UDP or both on addr. With both and port 0 the two share
 // one port number: TCP binds first, then UDP on the port TCP got; if that UDP
 // port is taken the pair is tried again on a new port.
+//
+// An IPv4 address binds IPv4 only, the wildcard 0.0.0.0 included: Go's
+// "tcp" and "udp" networks would make 0.0.0.0 a dual-stack socket that also
+// answers on every IPv6 address, which the user did not ask for.
 func Listen(ctx context.Context, addr netip.AddrPort, tcp, udp bool) (Listeners, error) {
 	var lc net.ListenConfig
+	family := "6"
+	if addr.Addr().Unmap().Is4() {
+		family, addr = "4", netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	}
 	for attempt := 1; ; attempt++ {
 		var l Listeners
 		if tcp {
-			ln, err := lc.Listen(ctx, "tcp", addr.String())
+			ln, err := lc.Listen(ctx, "tcp"+family, addr.String())
 			if err != nil {
 				return Listeners{}, err
 			}
@@ -146,7 +154,7 @@ func Listen(ctx context.Context, addr netip.AddrPort, tcp, udp bool) (Listeners,
 		if l.TCP != nil {
 			udpAddr = netip.AddrPortFrom(addr.Addr(), uint16(l.TCP.Addr().(*net.TCPAddr).Port))
 		}
-		pc, err := lc.ListenPacket(ctx, "udp", udpAddr.String())
+		pc, err := lc.ListenPacket(ctx, "udp"+family, udpAddr.String())
 		if err == nil {
 			l.UDP = pc.(*net.UDPConn)
 			return l, nil

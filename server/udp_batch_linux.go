@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"github.com/rs/zerolog"
@@ -121,6 +122,9 @@ func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
 	}
 	stop := context.AfterFunc(ctx, p.post)
 	defer stop()
+	others := watchInstances(ctx, s.Instances)
+	defer others.wait()
+	g := newGuard(s, pc.LocalAddr().(*net.UDPAddr).AddrPort(), others)
 	b := newUDPBatch()
 	for {
 		events, err := p.wait(-1)
@@ -131,7 +135,7 @@ func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
 			if int(ev.Fd) == p.wake {
 				return nil
 			}
-			s.echoQueued(fd, b, log)
+			s.echoQueued(fd, b, g, p.now, log)
 		}
 	}
 }
@@ -139,7 +143,7 @@ func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
 // echoQueued answers what is queued on fd, a batch at a time, until the
 // queue is empty or a few batches have gone, so that a flood cannot keep
 // the loop from seeing a stop.
-func (s *UDP) echoQueued(fd int, b *udpBatchBufs, log zerolog.Logger) {
+func (s *UDP) echoQueued(fd int, b *udpBatchBufs, g *guard, now time.Duration, log zerolog.Logger) {
 	for range 16 {
 		n, err := b.recvmmsg(fd)
 		switch {
@@ -151,7 +155,7 @@ func (s *UDP) echoQueued(fd int, b *udpBatchBufs, log zerolog.Logger) {
 			log.Debug().Err(err).Msg("read failed")
 			continue
 		}
-		s.send(fd, b, s.replies(b, n, log), log)
+		s.send(fd, b, s.replies(b, n, g, now, log), log)
 		b.resetRecv(n)
 		if n < udpBatch {
 			return
@@ -161,14 +165,19 @@ func (s *UDP) echoQueued(fd int, b *udpBatchBufs, log zerolog.Logger) {
 
 // replies sets up a reply for each of the n datagrams received, in send,
 // and returns how many there are: a datagram cut short by the buffer gets
-// none, since echoing part of it as if it were the whole would be a lie.
-func (s *UDP) replies(b *udpBatchBufs, n int, log zerolog.Logger) int {
+// none, nor does one the guard refuses.
+func (s *UDP) replies(b *udpBatchBufs, n int, g *guard, now time.Duration, log zerolog.Logger) int {
 	m := 0
 	for i := range n {
 		r := &b.recv[i]
+		src := b.peer(&r.hdr)
 		if r.hdr.Flags&unix.MSG_TRUNC != 0 {
-			s.dropped.Add(1)
-			log.Warn().Stringer("peer", b.peer(&r.hdr)).Msg("datagram larger than 64 KiB dropped")
+			s.tooLarge(src, &log)
+			continue
+		}
+		data := b.data[i*udpBufSize : i*udpBufSize+int(r.n)]
+		if v := g.check(src, data, now); v != answer {
+			s.refuse(v, src, &log)
 			continue
 		}
 		b.sendIov[m] = unix.Iovec{Base: b.recvIov[i].Base}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"time"
 )
 
 // servePortable is Serve with one goroutine reading and answering a
@@ -14,6 +15,10 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 	defer stop()
 	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
 	buf := make([]byte, udpBufSize)
+	others := watchInstances(ctx, s.Instances)
+	defer others.wait()
+	g := newGuard(s, pc.LocalAddr().(*net.UDPAddr).AddrPort(), others)
+	start := time.Now()
 	for {
 		n, _, flags, peer, err := pc.ReadMsgUDPAddrPort(buf, nil)
 		if err != nil {
@@ -29,9 +34,11 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 			continue
 		}
 		if flags&msgTrunc != 0 {
-			// Never echo part of a datagram as if it were the whole.
-			s.dropped.Add(1)
-			log.Warn().Stringer("peer", peer).Msg("datagram larger than 64 KiB dropped")
+			s.tooLarge(peer, &log)
+			continue
+		}
+		if v := g.check(peer, buf[:n], time.Since(start)); v != answer {
+			s.refuse(v, peer, &log)
 			continue
 		}
 		if _, err := pc.WriteToUDPAddrPort(buf[:n], peer); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -177,5 +178,34 @@ func TestResolveRefusesNonLoopback(t *testing.T) {
 				t.Errorf("error %q does not say how to opt out", err)
 			}
 		})
+	}
+}
+
+// TestListenIPv4WildcardIsIPv4Only: 0.0.0.0 must not also serve IPv6, as
+// Go's dual-stack "tcp" and "udp" networks would.
+func TestListenIPv4WildcardIsIPv4Only(t *testing.T) {
+	t.Parallel()
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		ln.Close()
+	}
+	l, err := Listen(t.Context(), netip.MustParseAddrPort("0.0.0.0:0"), true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := l.TCP.Addr().String(); !strings.HasPrefix(got, "0.0.0.0:") {
+		t.Errorf("bound %s, want 0.0.0.0:PORT", got)
+	}
+	port := l.TCP.Addr().(*net.TCPAddr).Port
+	if c, err := net.DialTimeout("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)), 2*time.Second); err == nil {
+		c.Close()
+		t.Errorf("[::1]:%d answers a server bound to 0.0.0.0", port)
+	}
+	if c, err := net.DialTimeout("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 2*time.Second); err != nil {
+		t.Errorf("127.0.0.1:%d: %v", port, err)
+	} else {
+		c.Close()
 	}
 }
