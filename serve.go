@@ -31,6 +31,7 @@ type serveConfig struct {
 	PortFile     string          `env:"PORT_FILE" deprecated:"LOOPBACK_PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
 	MaxConns     int             `env:"MAX_CONNS" deprecated:"LOOPBACK_MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
 	IdleTimeout  time.Duration   `env:"IDLE_TIMEOUT" deprecated:"LOOPBACK_IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
+	WriteTimeout time.Duration   `env:"WRITE_TIMEOUT" envDefault:"5s" help:"close a TCP connection whose echo the client has not read for this long (0: only the idle timeout)"`
 	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
 	DrainTimeout time.Duration   `env:"DRAIN_TIMEOUT" deprecated:"LOOPBACK_DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
@@ -62,6 +63,11 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	}
 	if c.MinSrcPort < 1 || c.MinSrcPort > 65535 {
 		problems = append(problems, config.Usagef("%s: %d is not a port; give 1 to 65535 (1 answers every source port)", l.Name("MinSrcPort"), c.MinSrcPort))
+	}
+	if c.PortFile != "" {
+		if err := config.WritableFile(c.PortFile); err != nil {
+			problems = append(problems, config.Usagef("%s: %v", l.Name("PortFile"), err))
+		}
 	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
@@ -115,7 +121,8 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		// A port file that outlives its server points scripts at nothing.
 		defer os.Remove(c.PortFile)
 	}
-	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
+	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, WriteTimeout: c.WriteTimeout,
+		DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{MinSourcePort: c.MinSrcPort, LoopLimit: c.LoopLimit, Log: log}
 	if c.LoopLimit == 0 {
 		udp.LoopLimit = -1 // the flag's 0 is "never"; the field's 0 is the default
@@ -229,7 +236,7 @@ func writeFileAtomic(path string, data []byte) error {
 // reaching the server then shows here, and fails a test.
 func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *server.UDP, l server.Listeners) {
 	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
-		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).
+		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).Stringer("write_timeout", tcp.WriteTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format))
 	if l.TCP != nil {

@@ -131,6 +131,8 @@ func TestServeBadValuesNameTheirSource(t *testing.T) {
 		{"proto", nil, []string{"LOOPBACK_SERVE_PROTO=sctp"}, `LOOPBACK_SERVE_PROTO: "sctp" is not a protocol (tcp, udp or both)`},
 		{"level", []string{"--log-level", "loud"}, nil, `--log-level: "loud" is not a log level (trace, debug, info, warn or error)`},
 		{"bool", nil, []string{"LOOPBACK_SERVE_ALLOW_REMOTE=perhaps"}, `LOOPBACK_SERVE_ALLOW_REMOTE: "perhaps" is not true or false`},
+		{"port file in a missing directory", []string{"--port-file", "/nonexistent/dir/port"}, nil, `--port-file: "/nonexistent/dir/port": directory /nonexistent/dir does not exist`},
+		{"min source port", []string{"--udp-min-source-port", "0"}, nil, `--udp-min-source-port: 0 is not a port; give 1 to 65535`},
 		{"unknown flag", []string{"--colour"}, nil, `flag provided but not defined: -colour (see 'loopback serve --help')`},
 		{"stray argument", []string{"127.0.0.1:7"}, nil, `serve takes no arguments, got "127.0.0.1:7" (did you mean --addr 127.0.0.1:7?)`},
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -148,4 +150,26 @@ func parseBool(s string) (any, error) {
 		return nil, fmt.Errorf("%q is not true or false", s)
 	}
 	return b, nil
+}
+
+// WritableFile checks, before anything starts, that a file can be created
+// at path: its directory exists and this process may write there. An
+// output file that fails only after a whole run, or after the ports are
+// bound, loses the run.
+func WritableFile(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%q: directory %s does not exist", path, dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%q: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".loopback-check-*")
+	if err != nil {
+		return fmt.Errorf("%q: cannot write in %s: %w", path, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }

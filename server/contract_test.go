@@ -40,6 +40,8 @@ var contract = []struct {
 	{"tcp/max conns closes the excess", tcpMaxConnsClosesTheExcess},
 	{"tcp/idle timeout closes a silent connection in time", tcpIdleTimeoutClosesASilentConnection},
 	{"tcp/idle timeout closes a peer that stops reading", tcpIdleTimeoutClosesAPeerThatStopsReading},
+	{"tcp/write timeout closes a peer that stops reading", tcpWriteTimeoutClosesAPeerThatStopsReading},
+	{"tcp/buffers go back after a burst of stalled readers", tcpBuffersGoBackAfterABurst},
 	{"tcp/graceful stop lets open connections finish", tcpGracefulStopLetsOpenConnectionsFinish},
 	{"tcp/drain timeout closes the rest", tcpDrainTimeoutClosesTheRest},
 	{"tcp/close all stops at once", tcpCloseAllStopsAtOnce},
@@ -186,4 +188,63 @@ func tcpServesAUnixStreamSocket(t *testing.T, e Engine) {
 		t.Fatalf("after the half-close: read %q, %v; want the server to close", rest, err)
 	}
 	logs.waitFor(t, `"peer":null,"bytes_in":11,"bytes_out":11,`)
+}
+
+// tcpWriteTimeoutClosesAPeerThatStopsReading: a peer that writes and never
+// reads holds the server's echo and the kernel's buffers; the write
+// timeout, not the far longer idle timeout, ends it, within a margin.
+func tcpWriteTimeoutClosesAPeerThatStopsReading(t *testing.T, e Engine) {
+	const limit = 300 * time.Millisecond
+	logs := &logBuffer{}
+	addr, _, _ := serveTCP(t, &TCP{Engine: e, IdleTimeout: time.Hour, WriteTimeout: limit, Log: zerolog.New(logs)})
+	c := slowReader(t, addr)
+	start := time.Now()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, 64<<20)) // ends when the server closes
+		werr <- err
+	}()
+	if err := <-werr; err == nil {
+		t.Fatal("64 MiB written to a server that closed the connection without reading it all")
+	}
+	took := time.Since(start)
+	logs.waitFor(t, `"reason":"write timeout: the peer stopped reading its echo"`)
+	// The stall starts once the buffers of both ends are full, a few
+	// milliseconds in; the scan adds up to an eighth of the limit.
+	if took < limit || took > limit+time.Second {
+		t.Errorf("closed after %v; want between %v and %v", took, limit, limit+time.Second)
+	}
+}
+
+// tcpBuffersGoBackAfterABurst: clients that stop reading each hold an echo
+// in a buffer borrowed from the pool; once they are gone the buffers go
+// back, and the memory is released to the system.
+func tcpBuffersGoBackAfterABurst(t *testing.T, e Engine) {
+	released := make(chan struct{}, 1)
+	s := &TCP{Engine: e, WriteTimeout: 200 * time.Millisecond}
+	s.bulk.released = func() { released <- struct{}{} }
+	addr, _, _ := serveTCP(t, s)
+	const stalled = burstBuffers + 4
+	errs := make(chan error, stalled)
+	big := make([]byte, 64<<20) // more than the kernel buffers of both ends; shared, only read
+	for range stalled {
+		c := slowReader(t, addr)
+		go func() {
+			_, err := c.Write(big) // ends at the write timeout
+			errs <- err
+		}()
+	}
+	for range stalled {
+		if err := <-errs; err == nil {
+			t.Fatal("64 MiB written to a client that never read")
+		}
+	}
+	select {
+	case <-released:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no release after the burst; %d buffers still lent", s.bulk.lent.Load())
+	}
+	if n := s.bulk.lent.Load(); n > idleBuffers {
+		t.Errorf("%d buffers still lent after every stalled client left", n)
+	}
 }

@@ -30,6 +30,7 @@ const bulkBufSize = 64 << 10
 type TCP struct {
 	MaxConns     int           // connections beyond this many at once are closed at once; 0: no limit
 	IdleTimeout  time.Duration // close a connection with no traffic for this long; 0: never
+	WriteTimeout time.Duration // close a connection whose echo the peer has not taken for this long; 0: never
 	DrainTimeout time.Duration // on stop, how long open connections may go on
 	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
 	Engine       Engine        // how connections are waited on; the zero value picks the fastest there is
@@ -37,7 +38,8 @@ type TCP struct {
 
 	accepted, rejected, bytesIn, bytesOut atomic.Uint64
 	open                                  atomic.Int64
-	bulk                                  sync.Pool // *[]byte of bulkBufSize
+	rejectWarn                            limiter // one warning a second for refused connections
+	bulk                                  bulkPool
 
 	mu  sync.Mutex
 	run engineRun // what CloseAll reaches while Serve runs; nil otherwise
@@ -62,6 +64,12 @@ var ErrEngineUnsupported = errors.New("engine not supported on this system")
 // descriptor of its own for the same socket. The caller reads ln.Addr
 // before calling Serve, not after.
 func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	s.bulk.quiet = make(chan struct{}, 1)
+	janitor, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.bulk.releaseAfterBursts(janitor) })
+	defer wg.Wait()
+	defer stop()
 	switch e, _ := s.Effective(); e {
 	case EngineLoops:
 		return s.serveLoops(ctx, ln)
@@ -134,13 +142,8 @@ func (s *TCP) loops() int {
 	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
-func (s *TCP) getBulk() *[]byte {
-	if b, ok := s.bulk.Get().(*[]byte); ok {
-		return b
-	}
-	b := make([]byte, bulkBufSize)
-	return &b
-}
+func (s *TCP) getBulk() *[]byte  { return s.bulk.get() }
+func (s *TCP) putBulk(b *[]byte) { s.bulk.put(b) }
 
 // admit counts a new connection, or refuses it when MaxConns are open; the
 // caller closes a refused one.
@@ -148,8 +151,12 @@ func (s *TCP) admit(peer netip.AddrPort) bool {
 	if n := s.open.Add(1); s.MaxConns > 0 && n > int64(s.MaxConns) {
 		s.open.Add(-1)
 		s.rejected.Add(1)
-		withPeer(s.Log.Warn().Str("component", "tcp"), peer).
-			Int("max_conns", s.MaxConns).Msg("connection refused: too many open")
+		if e := s.Log.Warn(); e.Enabled() {
+			if ok, suppressed := s.rejectWarn.allow(time.Now()); ok {
+				withPeer(e.Str("component", "tcp"), peer).Int("max_conns", s.MaxConns).
+					Uint64("suppressed", suppressed).Msg("connection refused: too many open")
+			}
+		}
 		return false
 	}
 	s.accepted.Add(1)
@@ -208,6 +215,41 @@ func withPeer(e *zerolog.Event, peer netip.AddrPort) *zerolog.Event {
 		return e.Interface("peer", nil)
 	}
 	return e.Stringer("peer", peer)
+}
+
+// scanEvery is how often the event loops look for connections past a
+// timeout: an eighth of the shortest one, so that none is closed more than
+// an eighth late, between 1 ms and 1 s; 0 when there is no timeout.
+func (s *TCP) scanEvery() time.Duration {
+	shortest := s.IdleTimeout
+	if s.WriteTimeout > 0 && (shortest == 0 || s.WriteTimeout < shortest) {
+		shortest = s.WriteTimeout
+	}
+	if shortest == 0 {
+		return 0
+	}
+	return min(max(shortest/8, time.Millisecond), time.Second)
+}
+
+// Why a timeout closes a connection, in the close event.
+const (
+	whyIdle    = "idle timeout"
+	whyStalled = "write timeout: the peer stopped reading its echo"
+)
+
+// expired says why a connection that has had no traffic for quiet must
+// close now, or "" if it may stay open; stalled says an echo is waiting
+// for the peer to read. Both engines ask it, so the rule is written once:
+// a peer that does not read is closed after WriteTimeout, shorter than an
+// idle one's timeout, since it holds kernel and server buffers meanwhile.
+func (s *TCP) expired(quiet time.Duration, stalled bool) string {
+	switch {
+	case stalled && s.WriteTimeout > 0 && quiet >= s.WriteTimeout:
+		return whyStalled
+	case s.IdleTimeout > 0 && quiet >= s.IdleTimeout:
+		return whyIdle
+	}
+	return ""
 }
 
 // isTransient tells an accept error after which accepting again later may

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -119,20 +120,27 @@ func (s *TCP) copy(c *tcpConn) error {
 	buf, bulk := small, (*[]byte)(nil)
 	defer func() {
 		if bulk != nil {
-			s.bulk.Put(bulk)
+			s.putBulk(bulk)
 		}
 	}()
 	for {
 		if s.IdleTimeout > 0 {
-			// A write that cannot finish because the peer stopped reading is
-			// no traffic either, so both directions share the deadline.
-			c.SetDeadline(time.Now().Add(s.IdleTimeout))
+			c.SetReadDeadline(time.Now().Add(s.IdleTimeout))
 		}
 		n, err := c.Read(buf)
 		c.in += uint64(n)
 		if n > 0 {
+			// A write the peer does not take is no traffic either: it ends
+			// at the write timeout, or at the idle one if that is sooner.
+			limit := min(cmp.Or(s.WriteTimeout, s.IdleTimeout), cmp.Or(s.IdleTimeout, s.WriteTimeout))
+			if limit > 0 {
+				c.SetWriteDeadline(time.Now().Add(limit))
+			}
 			w, werr := c.Write(buf[:n])
 			c.out += uint64(w)
+			if errors.Is(werr, os.ErrDeadlineExceeded) {
+				return &expiredError{why: s.expired(limit, true)}
+			}
 			if werr != nil {
 				return werr
 			}
@@ -145,7 +153,7 @@ func (s *TCP) copy(c *tcpConn) error {
 			bulk = s.getBulk()
 			buf = *bulk
 		case n < smallBufSize && bulk != nil: // the stream slowed down
-			s.bulk.Put(bulk)
+			s.putBulk(bulk)
 			buf, bulk = small, nil
 		}
 	}
@@ -155,11 +163,20 @@ func closeReason(c *tcpConn, err error) string {
 	if why := c.why.Load(); why != nil {
 		return *why
 	}
+	if e, ok := errors.AsType[*expiredError](err); ok {
+		return e.why
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		return "closed by peer"
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return "idle timeout"
+		return whyIdle
 	}
 	return errReason(err)
 }
+
+// expiredError ends a connection at a timeout that the write deadline
+// enforced, and says which.
+type expiredError struct{ why string }
+
+func (e *expiredError) Error() string { return e.why }

@@ -140,7 +140,7 @@ func newLoop(s *TCP, lfd int) (*loop, error) {
 // release closes the loop's epoll set and returns its read buffer, once
 // the loop has ended.
 func (l *loop) release() {
-	l.s.bulk.Put(l.buf)
+	l.s.putBulk(l.buf)
 	l.poller.release()
 }
 
@@ -182,7 +182,7 @@ func (l *loop) run() {
 // end of an accept pause, or for ever.
 func (l *loop) timeout() int {
 	next := time.Duration(-1)
-	if l.s.IdleTimeout > 0 && l.open > 0 {
+	if l.s.scanEvery() > 0 && l.open > 0 {
 		next = l.nextScan
 	}
 	if l.paused && (next < 0 || l.resume < next) {
@@ -205,22 +205,25 @@ func (l *loop) timers() {
 			l.stopAccepting(err)
 		}
 	}
-	if l.s.IdleTimeout > 0 && l.open > 0 && l.now >= l.nextScan {
-		l.closeIdle()
+	if l.s.scanEvery() > 0 && l.open > 0 && l.now >= l.nextScan {
+		l.closeExpired()
 	}
 }
 
-// closeIdle closes the connections that have had no traffic for
-// IdleTimeout. The scan runs a few times per timeout, so a connection is
-// closed at most an eighth of the timeout late, and a scan is a walk over
+// closeExpired closes the connections past the idle or the write timeout
+// (TCP.expired). The scan runs every TCP.scanEvery, so a connection is
+// closed at most an eighth of its timeout late, and a scan is a walk over
 // a slice, cheap beside the timeout.
-func (l *loop) closeIdle() {
+func (l *loop) closeExpired() {
 	for _, c := range l.conns {
-		if c != nil && l.now-c.active >= l.s.IdleTimeout {
-			l.close(c, "idle timeout")
+		if c == nil {
+			continue
+		}
+		if why := l.s.expired(l.now-c.active, c.pending != nil); why != "" {
+			l.close(c, why)
 		}
 	}
-	l.nextScan = l.now + min(max(l.s.IdleTimeout/8, time.Millisecond), time.Second)
+	l.nextScan = l.now + l.s.scanEvery()
 }
 
 func (l *loop) command() {
@@ -370,7 +373,7 @@ func (l *loop) flush(c *conn) {
 			return
 		}
 	}
-	l.s.bulk.Put(c.pending)
+	l.s.putBulk(c.pending)
 	c.pending = nil
 	if err := l.watch(c.fd, unix.EPOLL_CTL_MOD, unix.EPOLLIN); err != nil {
 		l.close(c, err.Error())
@@ -383,7 +386,7 @@ func (l *loop) close(c *conn, why string) {
 	l.open--
 	unix.Close(c.fd)
 	if c.pending != nil {
-		l.s.bulk.Put(c.pending)
+		l.s.putBulk(c.pending)
 		c.pending = nil
 	}
 	l.s.closed(c.peer, c.in, c.out, c.opened, why)
