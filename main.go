@@ -126,8 +126,8 @@ func (timestamp) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
 // library's way: /dev/null is a character device too, and output thrown
 // away there (2>/dev/null, cron, hyperfine) would otherwise pay for a
 // console log writer and, in a probe, a live status line that nobody sees:
-// a reporter goroutine and more histograms, some 200 page faults and 3 ms
-// of a one-round-trip probe on a VM.
+// a reporter goroutine and more histograms, a real part of a one-round-trip
+// probe's run.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))

@@ -20,8 +20,8 @@ import (
 //
 // Writes block in the kernel too. Timeouts are the socket's SO_RCVTIMEO
 // and SO_SNDTIMEO, not Go deadlines: setting a deadline arms the runtime's
-// timers, and doing that for every round trip added about 4 µs to a 30 µs
-// one, the whole of the probe's lead over a C client. So the first read of
+// timers, a cost on the scale of the round trip itself when paid on every
+// one (bench/ compares the probe with a C client). So the first read of
 // a round trip waits the run's timeout, already set, and only a later one
 // (the rest of a reply, or a UDP read past a stale datagram) pays a
 // setsockopt to wait for what is left until the deadline. A stop shuts the

@@ -166,12 +166,11 @@ func fmtBinEdge(ns int64) string {
 // non-empty bucket of h, in increasing order: the bars of h.Distribution()
 // that have a count, without building the rest. Distribution appends a bar
 // for every bucket up to the largest value, some 10,000 for one RTT of
-// 400 µs, through slices that grow to over 1 MB in all; in a process that
-// has just started each fresh page of that is a page fault, and on a VM
-// those took about 5 ms of a `loopback probe --count 1`, a quarter of its
-// run. Export copies the counts once (216 KB for 1 ns..60 s), and their
-// layout is HdrHistogram's own, the one its encodings use; a test checks
-// the two against each other.
+// 400 µs, through slices that grow to over 1 MB in all, and in a process
+// that has just started each fresh page of that is a page fault: a cost
+// that a one-shot probe pays in full. Export copies the counts once, and
+// their layout is HdrHistogram's own, the one its encodings use; a test
+// checks the two against each other.
 func forEachBucket(h *hdrhistogram.Histogram, fn func(from, count int64)) {
 	s := h.Export()
 	// The geometry as hdrhistogram.New derives it: single-unit resolution
