@@ -37,6 +37,7 @@ type serveConfig struct {
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
 	MinSrcPort   int             `env:"UDP_MIN_SOURCE_PORT" envDefault:"1024" arg:"port" help:"answer no UDP datagram from a source port below this, where echo, chargen, DNS and NTP live (1: every port)"`
 	LoopLimit    int             `env:"UDP_LOOP_LIMIT" envDefault:"32" help:"stop answering, for 10 s, a UDP source that sends back the last echo this many times in a row: a loop (0: never)"`
+	Faults       faultConfig
 	Log          config.Log
 }
 
@@ -68,6 +69,9 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 		if err := config.WritableFile(c.PortFile); err != nil {
 			problems = append(problems, config.Usagef("%s: %v", l.Name("PortFile"), err))
 		}
+	}
+	if err := c.Faults.faults().Validate(); err != nil {
+		problems = append(problems, config.Usagef("%v", err))
 	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
@@ -124,6 +128,8 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	tcp := &server.TCP{MaxConns: c.MaxConns, IdleTimeout: c.IdleTimeout, WriteTimeout: c.WriteTimeout,
 		DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{MinSourcePort: c.MinSrcPort, LoopLimit: c.LoopLimit, Log: log}
+	tcp.Faults = c.Faults.faults()
+	udp.Faults = tcp.Faults
 	if c.LoopLimit == 0 {
 		udp.LoopLimit = -1 // the flag's 0 is "never"; the field's 0 is the default
 	}
@@ -247,7 +253,7 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 		e = e.Stringer("udp", l.UDP.LocalAddr()).Int("udp_min_source_port", udp.MinSourcePort).
 			Int("udp_loop_limit", max(udp.LoopLimit, 0))
 	}
-	e.Msg("listening")
+	logFaults(e, c.Faults).Msg("listening")
 }
 
 // serve runs the servers until ctx ends and they have drained, then logs
@@ -277,13 +283,13 @@ func serve(ctx, force context.Context, tcp *server.TCP, udp *server.UDP, l serve
 	wg.Wait()
 	<-logged
 	t, u := tcp.Stats(), udp.Stats()
-	log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).
+	e := log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).
 		Uint64("tcp_conns", t.Accepted).Uint64("tcp_rejected", t.Rejected).
 		Uint64("tcp_bytes_in", t.BytesIn).Uint64("tcp_bytes_out", t.BytesOut).
 		Uint64("udp_datagrams", u.Datagrams).Uint64("udp_bytes", u.Bytes).Uint64("udp_dropped", u.Dropped).
 		Uint64("udp_refused_self", u.RefusedSelf).Uint64("udp_refused_low_port", u.RefusedLowPort).
-		Uint64("udp_refused_instance", u.RefusedInstance).Uint64("udp_refused_loop", u.RefusedLoop).
-		Msg("stopped")
+		Uint64("udp_refused_instance", u.RefusedInstance).Uint64("udp_refused_loop", u.RefusedLoop)
+	logFaultCounts(e, t, u).Msg("stopped")
 	return errors.Join(errs...)
 }
 

@@ -20,6 +20,8 @@ const maxEvents = 256 // epoll events taken per wake-up
 // goroutines wake the one goroutine that waits on the set.
 type poller struct {
 	ep, wake int
+	timer    int           // a timerfd for wake-ups finer than epoll_wait's milliseconds; -1 until first used
+	armed    time.Duration // when the timer is set to go off
 	events   []unix.EpollEvent
 	ev       unix.EpollEvent // epoll_ctl's argument, kept here so it does not escape per call
 	epoch    time.Time
@@ -37,7 +39,7 @@ func newPoller() (*poller, error) {
 		unix.Close(ep)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	p := &poller{ep: ep, wake: wake, events: make([]unix.EpollEvent, maxEvents), epoch: time.Now()}
+	p := &poller{ep: ep, wake: wake, timer: -1, events: make([]unix.EpollEvent, maxEvents), epoch: time.Now()}
 	if err := p.watch(wake, unix.EPOLL_CTL_ADD, unix.EPOLLIN); err != nil {
 		p.release()
 		return nil, err
@@ -84,8 +86,50 @@ func (p *poller) woken() {
 
 // release closes the set and the eventfd once nothing waits on them.
 func (p *poller) release() {
+	if p.timer >= 0 {
+		unix.Close(p.timer)
+	}
 	unix.Close(p.wake)
 	unix.Close(p.ep)
+}
+
+// wakeAt has the set report the timer's descriptor at at (since epoch),
+// to the microsecond: epoch_wait's timeout counts whole milliseconds, so
+// an echo delayed by 5 ms would go at up to 6. The timerfd is made on
+// first use; only faults use it.
+func (p *poller) wakeAt(at time.Duration) error {
+	if p.timer >= 0 && at == p.armed {
+		return nil
+	}
+	if p.timer < 0 {
+		fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("timerfd_create: %w", err)
+		}
+		p.timer = fd
+		if err := p.watch(fd, unix.EPOLL_CTL_ADD, unix.EPOLLIN); err != nil {
+			return err
+		}
+	}
+	// A relative time of zero would disarm the timer: at least 1 ns.
+	d := max(at-time.Since(p.epoch), 1)
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if err := unix.TimerfdSettime(p.timer, 0, &spec, nil); err != nil {
+		return fmt.Errorf("timerfd_settime: %w", err)
+	}
+	p.armed = at
+	return nil
+}
+
+// isTimer reports whether fd is the timer, and clears its expiry if so.
+func (p *poller) isTimer(fd int) bool {
+	if p.timer < 0 || fd != p.timer {
+		return false
+	}
+	var b [8]byte
+	unix.Read(p.timer, b[:])
+	p.armed = -1
+	return true
 }
 
 // detach gives a server a descriptor of its own for c's socket and closes

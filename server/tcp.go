@@ -34,11 +34,14 @@ type TCP struct {
 	DrainTimeout time.Duration // on stop, how long open connections may go on
 	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
 	Engine       Engine        // how connections are waited on; the zero value picks the fastest there is
+	Faults       *Faults       // misbehave on purpose; nil: a clean echo
 	Log          zerolog.Logger
 
 	accepted, rejected, bytesIn, bytesOut atomic.Uint64
 	open                                  atomic.Int64
 	rejectWarn                            limiter // one warning a second for refused connections
+	chance                                *random // the faults' random choices
+	counts                                faultCounts
 	bulk                                  bulkPool
 
 	mu  sync.Mutex
@@ -64,6 +67,13 @@ var ErrEngineUnsupported = errors.New("engine not supported on this system")
 // descriptor of its own for the same socket. The caller reads ln.Addr
 // before calling Serve, not after.
 func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.Faults.Validate(); err != nil {
+		ln.Close()
+		return fmt.Errorf("tcp: faults: %w", err)
+	}
+	if s.Faults.Active() {
+		s.chance = newRandom(s.Faults.Seed)
+	}
 	s.bulk.quiet = make(chan struct{}, 1)
 	janitor, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -98,16 +108,32 @@ func (s *TCP) closeAll(why string) {
 	}
 }
 
-// TCPStats counts what a TCP server did; read it with Stats.
+// TCPStats counts what a TCP server did; read it with Stats. The fault
+// counts are zero unless Faults asked for some.
 type TCPStats struct {
 	Accepted, Rejected, BytesIn, BytesOut uint64
+
+	Faulty      uint64 // connections that got the faults
+	Refused     uint64 // closed at once after the accept
+	Delayed     uint64 // echoes held back by Delay, Jitter or Bandwidth
+	Reset       uint64 // reset (RST) after ResetAfter bytes
+	ClosedEarly uint64 // closed (FIN) after CloseAfter bytes
+	Stalled     uint64 // no longer read after StallAfter bytes
+}
+
+// faultCounts are the fault counters of TCPStats.
+type faultCounts struct {
+	faulty, refused, delayed, reset, closedEarly, stalled atomic.Uint64
 }
 
 // Stats returns the counters so far; the byte counts grow as connections
 // close.
 func (s *TCP) Stats() TCPStats {
+	c := &s.counts
 	return TCPStats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(),
-		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load()}
+		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
+		Faulty: c.faulty.Load(), Refused: c.refused.Load(), Delayed: c.delayed.Load(),
+		Reset: c.reset.Load(), ClosedEarly: c.closedEarly.Load(), Stalled: c.stalled.Load()}
 }
 
 // Engine names how a TCP server waits on its connections. Both keep the
@@ -231,10 +257,13 @@ func (s *TCP) scanEvery() time.Duration {
 	return min(max(shortest/8, time.Millisecond), time.Second)
 }
 
-// Why a timeout closes a connection, in the close event.
+// Why the server closed a connection, in the close event.
 const (
 	whyIdle    = "idle timeout"
 	whyStalled = "write timeout: the peer stopped reading its echo"
+	whyRefused = "refused (fault)"
+	whyReset   = "reset (fault)"
+	whyEarly   = "closed early (fault)"
 )
 
 // expired says why a connection that has had no traffic for quiet must

@@ -81,7 +81,8 @@ func (s *TCP) track(c net.Conn, r *goroutineRun) *tcpConn {
 		c.Close()
 		return nil
 	}
-	tc := &tcpConn{Conn: c, peer: peer, opened: time.Now()}
+	tc := &tcpConn{Conn: c, peer: peer, opened: time.Now(), done: make(chan struct{}),
+		plan: s.Faults.newPlan(s.chance)}
 	r.mu.Lock()
 	r.conns[tc] = struct{}{}
 	r.mu.Unlock()
@@ -96,10 +97,14 @@ type tcpConn struct {
 	opened  time.Time
 	in, out uint64
 	why     atomic.Pointer[string]
+	done    chan struct{} // closed when the server closes the connection
+	plan    *plan         // its faults; nil for a clean echo
 }
 
 func (c *tcpConn) closeWith(why string) {
-	c.why.CompareAndSwap(nil, &why)
+	if c.why.CompareAndSwap(nil, &why) {
+		close(c.done)
+	}
 	c.Conn.Close()
 }
 
@@ -116,6 +121,13 @@ func (s *TCP) echo(c *tcpConn, r *goroutineRun) {
 }
 
 func (s *TCP) copy(c *tcpConn) error {
+	if c.plan != nil {
+		s.counts.faulty.Add(1)
+		if c.plan.f.Refuse {
+			s.counts.refused.Add(1)
+			return &expiredError{why: whyRefused}
+		}
+	}
 	small := make([]byte, smallBufSize)
 	buf, bulk := small, (*[]byte)(nil)
 	defer func() {
@@ -130,19 +142,17 @@ func (s *TCP) copy(c *tcpConn) error {
 		n, err := c.Read(buf)
 		c.in += uint64(n)
 		if n > 0 {
-			// A write the peer does not take is no traffic either: it ends
-			// at the write timeout, or at the idle one if that is sooner.
-			limit := min(cmp.Or(s.WriteTimeout, s.IdleTimeout), cmp.Or(s.IdleTimeout, s.WriteTimeout))
-			if limit > 0 {
-				c.SetWriteDeadline(time.Now().Add(limit))
+			echo, then := n, goOn
+			if c.plan != nil {
+				if echo, then, err = s.planned(c, n); err != nil {
+					return err
+				}
 			}
-			w, werr := c.Write(buf[:n])
-			c.out += uint64(w)
-			if errors.Is(werr, os.ErrDeadlineExceeded) {
-				return &expiredError{why: s.expired(limit, true)}
+			if err := s.write(c, buf[:echo]); err != nil {
+				return err
 			}
-			if werr != nil {
-				return werr
+			if then != goOn {
+				return s.carryOut(c, then)
 			}
 		}
 		if err != nil {
@@ -157,6 +167,24 @@ func (s *TCP) copy(c *tcpConn) error {
 			buf, bulk = small, nil
 		}
 	}
+}
+
+// write echoes p. A write the peer does not take is no traffic either: it
+// ends at the write timeout, or at the idle one if that is sooner.
+func (s *TCP) write(c *tcpConn, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	limit := min(cmp.Or(s.WriteTimeout, s.IdleTimeout), cmp.Or(s.IdleTimeout, s.WriteTimeout))
+	if limit > 0 {
+		c.SetWriteDeadline(time.Now().Add(limit))
+	}
+	w, err := c.Write(p)
+	c.out += uint64(w)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &expiredError{why: s.expired(limit, true)}
+	}
+	return err
 }
 
 func closeReason(c *tcpConn, err error) string {

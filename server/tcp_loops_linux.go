@@ -108,6 +108,8 @@ type loop struct {
 	failed       chan<- error // where an error that ends accepting goes
 	notAccepting func()       // called once the loop no longer accepts
 
+	held heldEchoes // faulty connections' echoes, by when they may go
+
 	stop     atomic.Bool            // stop accepting, and end once no connection is left
 	closeWhy atomic.Pointer[string] // close every connection, with this reason
 }
@@ -122,6 +124,14 @@ type conn struct {
 	in, out  uint64
 	pending  *[]byte
 	off, end int
+
+	// Only for a connection that gets faults: its plan, what to do once
+	// the pending echo has gone, when it may go, and whether the
+	// connection has sent its FIN and now only reads and discards.
+	plan      *plan
+	then      after
+	heldUntil time.Duration
+	draining  bool
 }
 
 func newLoop(s *TCP, lfd int) (*loop, error) {
@@ -168,6 +178,8 @@ func (l *loop) run() {
 				l.command()
 			case l.lfd:
 				l.accept()
+			case l.timer:
+				l.isTimer(fd) // the held echoes' time; timers() follows
 			default:
 				if c := l.conns[fd]; c != nil {
 					l.serve(c)
@@ -199,6 +211,7 @@ func (l *loop) timeout() int {
 }
 
 func (l *loop) timers() {
+	l.releaseHeld()
 	if l.paused && l.now >= l.resume && l.lfd >= 0 {
 		l.paused = false
 		if err := l.watchListener(); err != nil {
@@ -219,7 +232,10 @@ func (l *loop) closeExpired() {
 		if c == nil {
 			continue
 		}
-		if why := l.s.expired(l.now-c.active, c.pending != nil); why != "" {
+		// A held echo is not the peer's doing: its time counts from
+		// when it could go.
+		quiet := l.now - max(c.active, c.heldUntil)
+		if why := l.s.expired(quiet, c.pending != nil && c.heldUntil <= l.now); why != "" {
 			l.close(c, why)
 		}
 	}
@@ -285,7 +301,7 @@ func (l *loop) add(fd int, sa unix.Sockaddr) {
 		unix.Close(fd)
 		return
 	}
-	c := &conn{fd: fd, peer: peer, opened: time.Now(), active: l.now}
+	c := &conn{fd: fd, peer: peer, opened: time.Now(), active: l.now, plan: l.s.Faults.newPlan(l.s.chance)}
 	// Echoes are written as soon as they are read: with Nagle's algorithm
 	// a small echo could wait for the peer's delayed ACK of the last one.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -299,6 +315,13 @@ func (l *loop) add(fd int, sa unix.Sockaddr) {
 	}
 	l.conns[fd] = c
 	l.open++
+	if c.plan != nil {
+		l.s.counts.faulty.Add(1)
+		if c.plan.f.Refuse {
+			l.s.counts.refused.Add(1)
+			l.close(c, whyRefused)
+		}
+	}
 }
 
 func addrPort(sa unix.Sockaddr) netip.AddrPort {
@@ -326,6 +349,9 @@ func (l *loop) serve(c *conn) {
 	case n > 0:
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
+	case err == nil && c.draining: // the peer has seen our FIN and closed too
+		l.close(c, whyEarly)
+		return
 	case err == nil: // end of stream: the peer has had every byte back
 		l.close(c, "closed by peer")
 		return
@@ -335,6 +361,10 @@ func (l *loop) serve(c *conn) {
 	}
 	c.in += uint64(n)
 	c.active = l.now
+	if c.plan != nil {
+		l.serveFaulty(c, n)
+		return
+	}
 	w, err := send(c.fd, buf[:n])
 	w = max(w, 0)
 	c.out += uint64(w)
@@ -375,6 +405,10 @@ func (l *loop) flush(c *conn) {
 	}
 	l.s.putBulk(c.pending)
 	c.pending = nil
+	if c.then != goOn {
+		l.carryOut(c)
+		return
+	}
 	if err := l.watch(c.fd, unix.EPOLL_CTL_MOD, unix.EPOLLIN); err != nil {
 		l.close(c, err.Error())
 	}

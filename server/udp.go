@@ -26,10 +26,12 @@ type UDP struct {
 	MinSourcePort int        // answer no source port below this; 0: 1024; 1: every port
 	LoopLimit     int        // repeats of the last echo from one source taken for a loop; 0: 32; -1: no loop check
 	Instances     *Instances // the other loopback servers, whose ports are not answered; nil: none known
+	Faults        *Faults    // misbehave on purpose (Delay, Jitter, Loss, Duplicate, Reorder, NoReply); nil: none
 	Log           zerolog.Logger
 
 	datagrams, bytes, dropped atomic.Uint64
 	refused                   [verdicts]atomic.Uint64
+	faults                    udpFaultCounts
 	warned                    [verdicts]limiter
 }
 
@@ -39,13 +41,20 @@ type UDP struct {
 type UDPStats struct {
 	Datagrams, Bytes, Dropped                                 uint64
 	RefusedSelf, RefusedLowPort, RefusedInstance, RefusedLoop uint64
+
+	// What Faults did: datagrams not answered (Lost), answered twice,
+	// held back behind the next, or answered late. Lost datagrams are
+	// not in Datagrams.
+	Lost, Duplicated, Reordered, Delayed uint64
 }
 
 // Stats returns the counters so far.
 func (s *UDP) Stats() UDPStats {
 	return UDPStats{Datagrams: s.datagrams.Load(), Bytes: s.bytes.Load(), Dropped: s.dropped.Load(),
 		RefusedSelf: s.refused[refuseSelf].Load(), RefusedLowPort: s.refused[refuseLowPort].Load(),
-		RefusedInstance: s.refused[refuseInstance].Load(), RefusedLoop: s.refused[refuseLoop].Load()}
+		RefusedInstance: s.refused[refuseInstance].Load(), RefusedLoop: s.refused[refuseLoop].Load(),
+		Lost: s.faults.lost.Load(), Duplicated: s.faults.duplicated.Load(),
+		Reordered: s.faults.reordered.Load(), Delayed: s.faults.delayed.Load()}
 }
 
 // refuse counts a datagram the guard refused and logs it, at most once a
@@ -77,6 +86,10 @@ func (s *UDP) tooLarge(src netip.AddrPort, log *zerolog.Logger) {
 // promises nothing more, and there is nothing to drain. Like TCP's Serve,
 // it owns pc from the start.
 func (s *UDP) Serve(ctx context.Context, pc *net.UDPConn) error {
+	if err := s.Faults.Validate(); err != nil {
+		pc.Close()
+		return fmt.Errorf("udp: faults: %w", err)
+	}
 	switch e := cmp.Or(s.Engine, defaultEngine); e {
 	case EngineLoops:
 		return s.serveBatch(ctx, pc)

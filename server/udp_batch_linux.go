@@ -37,7 +37,39 @@ type udpBatchBufs struct {
 	send    [udpBatch]mmsghdr
 	sendIov [udpBatch]unix.Iovec
 	names   [udpBatch]unix.RawSockaddrInet6
-	data    []byte // udpBatch slots of udpBufSize
+	data    []byte     // udpBatch slots of udpBufSize
+	faults  *udpFaults // nil for a clean echo
+}
+
+// sendDue sends the held answers whose time has come, and sets the timer
+// for the next.
+func (s *UDP) sendDue(fd int, u *udpFaults, p *poller, log *zerolog.Logger) error {
+	s.sendEach(fd, u.due(p.now), log)
+	if at, ok := u.next(); ok {
+		return p.wakeAt(at)
+	}
+	return nil
+}
+
+// sendEach sends answers the faults let go, one sendto each.
+func (s *UDP) sendEach(fd int, out []outDatagram, log *zerolog.Logger) {
+	for _, d := range out {
+		if err := unix.Sendto(fd, d.data, unix.MSG_NOSIGNAL, sockaddr(d.to)); err != nil {
+			s.dropped.Add(1)
+			log.Debug().Err(err).Stringer("peer", d.to).Msg("echo failed")
+			continue
+		}
+		s.datagrams.Add(1)
+		s.bytes.Add(uint64(len(d.data)))
+	}
+}
+
+// sockaddr is a in the form sendto takes.
+func sockaddr(a netip.AddrPort) unix.Sockaddr {
+	if a.Addr().Is4() {
+		return &unix.SockaddrInet4{Addr: a.Addr().As4(), Port: int(a.Port())}
+	}
+	return &unix.SockaddrInet6{Addr: a.Addr().As16(), Port: int(a.Port())}
 }
 
 func newUDPBatch() *udpBatchBufs {
@@ -126,16 +158,26 @@ func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
 	defer others.wait()
 	g := newGuard(s, pc.LocalAddr().(*net.UDPAddr).AddrPort(), others)
 	b := newUDPBatch()
+	b.faults = newUDPFaults(s.Faults, &s.faults)
 	for {
 		events, err := p.wait(-1)
 		if err != nil {
 			return fmt.Errorf("udp: %w", err)
 		}
 		for _, ev := range events {
-			if int(ev.Fd) == p.wake {
+			switch int(ev.Fd) {
+			case p.wake:
 				return nil
+			case p.timer:
+				p.isTimer(p.timer) // held answers are due; sent below
+			default:
+				s.echoQueued(fd, b, g, p.now, log)
 			}
-			s.echoQueued(fd, b, g, p.now, log)
+		}
+		if b.faults != nil {
+			if err := s.sendDue(fd, b.faults, p, &log); err != nil {
+				return fmt.Errorf("udp: %w", err)
+			}
 		}
 	}
 }
@@ -155,7 +197,7 @@ func (s *UDP) echoQueued(fd int, b *udpBatchBufs, g *guard, now time.Duration, l
 			log.Debug().Err(err).Msg("read failed")
 			continue
 		}
-		s.send(fd, b, s.replies(b, n, g, now, log), log)
+		s.send(fd, b, s.replies(fd, b, n, g, now, log), log)
 		b.resetRecv(n)
 		if n < udpBatch {
 			return
@@ -166,7 +208,7 @@ func (s *UDP) echoQueued(fd int, b *udpBatchBufs, g *guard, now time.Duration, l
 // replies sets up a reply for each of the n datagrams received, in send,
 // and returns how many there are: a datagram cut short by the buffer gets
 // none, nor does one the guard refuses.
-func (s *UDP) replies(b *udpBatchBufs, n int, g *guard, now time.Duration, log zerolog.Logger) int {
+func (s *UDP) replies(fd int, b *udpBatchBufs, n int, g *guard, now time.Duration, log zerolog.Logger) int {
 	m := 0
 	for i := range n {
 		r := &b.recv[i]
@@ -178,6 +220,12 @@ func (s *UDP) replies(b *udpBatchBufs, n int, g *guard, now time.Duration, log z
 		data := b.data[i*udpBufSize : i*udpBufSize+int(r.n)]
 		if v := g.check(src, data, now); v != answer {
 			s.refuse(v, src, &log)
+			continue
+		}
+		if b.faults != nil {
+			// Faults take the slow road, a datagram at a time: the batch
+			// is for a clean echo.
+			s.sendEach(fd, b.faults.answer(src, data, now), &log)
 			continue
 		}
 		b.sendIov[m] = unix.Iovec{Base: b.recvIov[i].Base}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // servePortable is Serve with one goroutine reading and answering a
@@ -18,12 +21,26 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 	others := watchInstances(ctx, s.Instances)
 	defer others.wait()
 	g := newGuard(s, pc.LocalAddr().(*net.UDPAddr).AddrPort(), others)
+	uf := newUDPFaults(s.Faults, &s.faults)
 	start := time.Now()
 	for {
+		if uf != nil {
+			// Wake for the next held answer, if any.
+			at, ok := uf.next()
+			deadline := time.Time{}
+			if ok {
+				deadline = start.Add(at)
+			}
+			pc.SetReadDeadline(deadline)
+		}
 		n, _, flags, peer, err := pc.ReadMsgUDPAddrPort(buf, nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if uf != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				s.sendPortable(pc, uf.due(time.Since(start)), &log)
+				continue
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return err
@@ -37,8 +54,14 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 			s.tooLarge(peer, &log)
 			continue
 		}
-		if v := g.check(peer, buf[:n], time.Since(start)); v != answer {
+		now := time.Since(start)
+		if v := g.check(peer, buf[:n], now); v != answer {
 			s.refuse(v, peer, &log)
+			continue
+		}
+		if uf != nil {
+			s.sendPortable(pc, uf.answer(peer, buf[:n], now), &log)
+			s.sendPortable(pc, uf.due(now), &log)
 			continue
 		}
 		if _, err := pc.WriteToUDPAddrPort(buf[:n], peer); err != nil {
@@ -53,5 +76,18 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 		if e := log.Debug(); e.Enabled() {
 			e.Stringer("peer", peer).Int("bytes", n).Msg("datagram echoed")
 		}
+	}
+}
+
+// sendPortable sends answers the faults let go, one datagram each.
+func (s *UDP) sendPortable(pc *net.UDPConn, out []outDatagram, log *zerolog.Logger) {
+	for _, d := range out {
+		if _, err := pc.WriteToUDPAddrPort(d.data, d.to); err != nil {
+			s.dropped.Add(1)
+			log.Debug().Err(err).Stringer("peer", d.to).Msg("echo failed")
+			continue
+		}
+		s.datagrams.Add(1)
+		s.bytes.Add(uint64(len(d.data)))
 	}
 }
