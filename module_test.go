@@ -11,8 +11,8 @@ import (
 )
 
 // TestAnotherModuleImportsAndInstalls: the module path is one the Go
-// toolchain fetches, so a second module can import the server package and
-// build the command. Nothing is published from here, so the second module
+// toolchain fetches, so a second module can import the server package, use
+// the loopbacktest fixture in its own tests, and build the command. Nothing is published from here, so the second module
 // points its requirement at this checkout with a replace directive, as a
 // user's module would point at a fork.
 func TestAnotherModuleImportsAndInstalls(t *testing.T) {
@@ -51,6 +51,34 @@ func main() {
 	fmt.Println("imported")
 }
 `)
+	// A user's test of a client that gives up: the fixture from another
+	// module, run by go test.
+	writeTestFile(t, filepath.Join(dir, "client_test.go"), `package main
+
+import (
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"`+mod+`/loopbacktest"
+)
+
+func TestClientGivesUp(t *testing.T) {
+	srv := loopbacktest.Echo(t, loopbacktest.Delay(time.Second))
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	c.Write([]byte("ping"))
+	if _, err := c.Read(make([]byte, 4)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read = %v, want a timeout", err)
+	}
+}
+`)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	gocmd := func(args ...string) string {
@@ -66,6 +94,9 @@ func main() {
 	}
 	if out := gocmd("run", "."); strings.TrimSpace(out) != "imported" {
 		t.Errorf("the importing program printed %q, want \"imported\"", out)
+	}
+	if out := gocmd("test", "-count=1", "."); !strings.Contains(out, "ok") {
+		t.Errorf("the importing module's test: %s", out)
 	}
 	gocmd("install", mod)
 	if _, err := os.Stat(filepath.Join(dir, "bin", "loopback")); err != nil {
