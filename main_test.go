@@ -92,9 +92,10 @@ func waitRun(t *testing.T, ctx context.Context, done <-chan error, args []string
 
 // served is a `loopback serve` running inside the test.
 type served struct {
-	tcp, udp string // the ready lines
-	port     int
-	stderr   *syncBuffer
+	tcp, udp       string // the ready lines
+	unix, unixgram string
+	port           int
+	stderr         *syncBuffer
 
 	ctx  context.Context
 	args []string
@@ -144,11 +145,18 @@ func startServe(t *testing.T, listeners int, args ...string) *served {
 			s.tcp = l
 		case strings.HasPrefix(l, "udp://"):
 			s.udp = l
+		case strings.HasPrefix(l, "unix://"):
+			s.unix = l
+		case strings.HasPrefix(l, "unixgram://"):
+			s.unixgram = l
 		default:
 			t.Fatalf("stdout line %q is not a listener URL", l)
 		}
 	}
 	go io.Copy(io.Discard, pr) // anything more on stdout would be a bug; don't block on it
+	if s.unix != "" || s.unixgram != "" {
+		return s
+	}
 	url := cmp.Or(s.tcp, s.udp)
 	_, port, _ := net.SplitHostPort(url[len("tcp://"):])
 	s.port, _ = strconv.Atoi(port)

@@ -37,9 +37,31 @@ type serveConfig struct {
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
 	MinSrcPort   int             `env:"UDP_MIN_SOURCE_PORT" envDefault:"1024" arg:"port" help:"answer no UDP datagram from a source port below this, where echo, chargen, DNS and NTP live (1: every port)"`
 	LoopLimit    int             `env:"UDP_LOOP_LIMIT" envDefault:"32" help:"stop answering, for 10 s, a UDP source that sends back the last echo this many times in a row: a loop (0: never)"`
+	Unix         string          `env:"UNIX" arg:"path" help:"serve a Unix stream socket at path (@name: Linux's abstract namespace) instead of TCP and UDP"`
+	Unixgram     string          `env:"UNIXGRAM" arg:"path" help:"serve a Unix datagram socket at path instead of TCP and UDP; a client must bind a name of its own to be answered"`
+	UnixMode     fileMode        `env:"UNIX_MODE" envDefault:"0600" arg:"mode" help:"permissions of the Unix socket files: who may connect"`
 	Faults       faultConfig
 	Log          config.Log
 }
+
+// fileMode is a file's permission bits, written in octal.
+type fileMode os.FileMode
+
+// UnmarshalText accepts an octal mode from 0 to 0777.
+func (m *fileMode) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || v > 0o777 {
+		return fmt.Errorf("%q is not a file mode: give octal permissions, e.g. 0600 or 0660", b)
+	}
+	*m = fileMode(v)
+	return nil
+}
+
+// String gives the mode in octal.
+func (m fileMode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// unix reports whether serve is on Unix sockets rather than TCP and UDP.
+func (c serveConfig) unix() bool { return c.Unix != "" || c.Unixgram != "" }
 
 const serveSynopsis = `usage: loopback serve [flags]
 
@@ -64,6 +86,12 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	}
 	if c.MinSrcPort < 1 || c.MinSrcPort > 65535 {
 		problems = append(problems, config.Usagef("%s: %d is not a port; give 1 to 65535 (1 answers every source port)", l.Name("MinSrcPort"), c.MinSrcPort))
+	}
+	if c.unix() && c.PortFile != "" {
+		problems = append(problems, config.Usagef("%s: a Unix socket has no port; scripts read the ready line or the socket's path", l.Name("PortFile")))
+	}
+	if c.Unix != "" && c.Unix == c.Unixgram {
+		problems = append(problems, config.Usagef("%s and %s name one path %s; a stream and a datagram socket need a file each", l.Name("Unix"), l.Name("Unixgram"), c.Unix))
 	}
 	if c.PortFile != "" {
 		if err := config.WritableFile(c.PortFile); err != nil {
@@ -106,17 +134,12 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		return err
 	}
 	log := newLogger(stderr, c.Log)
-	ip, err := server.Resolve(ctx, c.Addr.Host, c.AllowRemote)
+	l, cleanup, err := listen(ctx, c, log)
 	if err != nil {
-		return fmt.Errorf("--addr %s: %w", c.Addr, err)
+		return err
 	}
-	if !ip.IsLoopback() {
-		log.Warn().Stringer("addr", ip).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
-	}
-	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
-	if err != nil {
-		return withBindHint(err, c.Addr.Port)
-	}
+	// A socket file that outlives its server points clients at nothing.
+	defer cleanup()
 	if err := writePortFile(c.PortFile, l); err != nil {
 		l.Close()
 		return err
@@ -166,6 +189,30 @@ func registerUDP(udp *server.UDP, l server.Listeners, log zerolog.Logger) (unreg
 	return unregister
 }
 
+// listen binds what the settings ask for: Unix sockets, or TCP and UDP on
+// an address that must be loopback unless the user opted out.
+func listen(ctx context.Context, c serveConfig, log zerolog.Logger) (server.Listeners, func(), error) {
+	if c.unix() {
+		ul, err := server.ListenUnix(ctx, c.Unix, c.Unixgram, os.FileMode(c.UnixMode))
+		if err != nil {
+			return server.Listeners{}, nil, err
+		}
+		return ul.Listeners(), ul.Remove, nil
+	}
+	ip, err := server.Resolve(ctx, c.Addr.Host, c.AllowRemote)
+	if err != nil {
+		return server.Listeners{}, nil, fmt.Errorf("--addr %s: %w", c.Addr, err)
+	}
+	if !ip.IsLoopback() {
+		log.Warn().Stringer("addr", ip).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
+	}
+	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
+	if err != nil {
+		return server.Listeners{}, nil, withBindHint(err, c.Addr.Port)
+	}
+	return l, func() {}, nil
+}
+
 // withBindHint adds who holds the port, or why a low port was refused, to a
 // failed bind: "address already in use" alone sends the user to lsof.
 func withBindHint(err error, port uint16) error {
@@ -196,15 +243,29 @@ func port(l server.Listeners) int {
 	return l.UDP.LocalAddr().(*net.UDPAddr).Port
 }
 
+// addrOf is a listener's address, or nil for none.
+func addrOf(ln net.Listener) net.Addr {
+	if ln == nil {
+		return nil
+	}
+	return ln.Addr()
+}
+
 // announce prints one URL per listener once everything is bound, so that a
 // script that reads them can connect at once.
 func announce(stdout io.Writer, l server.Listeners) error {
 	var urls []string
-	if l.TCP != nil {
-		urls = append(urls, "tcp://"+l.TCP.Addr().(*net.TCPAddr).AddrPort().String())
+	switch a := addrOf(l.TCP).(type) {
+	case *net.TCPAddr:
+		urls = append(urls, "tcp://"+a.AddrPort().String())
+	case *net.UnixAddr:
+		urls = append(urls, "unix://"+a.Name)
 	}
 	if l.UDP != nil {
 		urls = append(urls, "udp://"+l.UDP.LocalAddr().(*net.UDPAddr).AddrPort().String())
+	}
+	if l.UnixGram != nil {
+		urls = append(urls, "unixgram://"+l.UnixGram.LocalAddr().String())
 	}
 	if _, err := io.WriteString(stdout, strings.Join(urls, "\n")+"\n"); err != nil {
 		return fmt.Errorf("print address: %w", err)
@@ -244,7 +305,8 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
 		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).Stringer("write_timeout", tcp.WriteTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
-		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format))
+		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
+		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode)
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
@@ -265,7 +327,11 @@ func serve(ctx, force context.Context, tcp *server.TCP, udp *server.UDP, l serve
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
+	errs := make([]error, 3)
+	gram := &server.UnixGram{Log: log}
+	if l.UnixGram != nil {
+		wg.Go(func() { errs[2] = failWith(fail, gram.Serve(ctx, l.UnixGram)) })
+	}
 	if l.TCP != nil {
 		wg.Go(func() { errs[0] = failWith(fail, tcp.Serve(ctx, l.TCP)) })
 	}
@@ -289,6 +355,8 @@ func serve(ctx, force context.Context, tcp *server.TCP, udp *server.UDP, l serve
 		Uint64("udp_datagrams", u.Datagrams).Uint64("udp_bytes", u.Bytes).Uint64("udp_dropped", u.Dropped).
 		Uint64("udp_refused_self", u.RefusedSelf).Uint64("udp_refused_low_port", u.RefusedLowPort).
 		Uint64("udp_refused_instance", u.RefusedInstance).Uint64("udp_refused_loop", u.RefusedLoop)
+	g := gram.Stats()
+	e = e.Uint64("unixgram_datagrams", g.Datagrams).Uint64("unixgram_dropped", g.Dropped)
 	logFaultCounts(e, t, u).Msg("stopped")
 	return errors.Join(errs...)
 }

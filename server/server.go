@@ -102,13 +102,15 @@ func notLoopback(host string, a netip.Addr) error {
 		name, ErrNotLoopback, what)
 }
 
-// Listeners are the sockets of one server; either may be nil.
+// Listeners are the sockets of one server; any may be nil. TCP is the
+// stream socket, a Unix one too (see ListenUnix).
 type Listeners struct {
-	TCP net.Listener
-	UDP *net.UDPConn
+	TCP      net.Listener
+	UDP      *net.UDPConn
+	UnixGram *net.UnixConn
 }
 
-// Close closes both sockets.
+// Close closes the sockets.
 func (l Listeners) Close() error {
 	var errs []error
 	if l.TCP != nil {
@@ -116,6 +118,9 @@ func (l Listeners) Close() error {
 	}
 	if l.UDP != nil {
 		errs = append(errs, l.UDP.Close())
+	}
+	if l.UnixGram != nil {
+		errs = append(errs, l.UnixGram.Close())
 	}
 	return errors.Join(errs...)
 }
