@@ -137,6 +137,9 @@ func (p *plan) read(n int, now time.Duration) step {
 		p.in += int64(n)
 		return step{}
 	}
+	if p.in == 0 {
+		p.next = now // a new connection has saved up no time
+	}
 	st := step{echo: n}
 	// The first limit the stream reaches decides; a reset or close echoes
 	// exactly up to its limit, a stall echoes what it read.
@@ -168,5 +171,6 @@ func (p *plan) read(n int, now time.Duration) step {
 }
 
 // paceSlack is how far a paced connection may fall behind its schedule
-// and still catch up.
-const paceSlack = 50 * time.Millisecond
+// and still catch up: wide enough for a busy machine's late wake-ups, so
+// that over a second or more the rate is the one asked for.
+const paceSlack = 250 * time.Millisecond
