@@ -167,9 +167,10 @@ func tcpBandwidth(t *testing.T, e Engine) {
 	start := time.Now()
 	echoesWhole(t, c, size)
 	got := float64(size) / time.Since(start).Seconds()
-	// The first chunk goes at once, and the stream's start costs a few
-	// tens of milliseconds of TCP's own; within a fifth either way.
-	if got < rate*0.8 || got > rate*1.25 {
+	// The first chunk goes at once, so a stream of 32 chunks may run a
+	// little over; a starved CPU on a busy machine runs it under, so only
+	// far under says the pacing is wrong.
+	if got < rate*0.5 || got > rate*1.1 {
 		t.Errorf("echo at %.2f MiB/s; want about %d MiB/s", got/(1<<20), rate>>20)
 	}
 }
