@@ -18,6 +18,7 @@ import (
 
 	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/diag"
+	"github.com/loopback-dev/loopback/narrate"
 	"github.com/loopback-dev/loopback/server"
 )
 
@@ -40,8 +41,32 @@ type serveConfig struct {
 	Unix         string          `env:"UNIX" arg:"path" help:"serve a Unix stream socket at path (@name: Linux's abstract namespace) instead of TCP and UDP"`
 	Unixgram     string          `env:"UNIXGRAM" arg:"path" help:"serve a Unix datagram socket at path instead of TCP and UDP; a client must bind a name of its own to be answered"`
 	UnixMode     fileMode        `env:"UNIX_MODE" envDefault:"0600" arg:"mode" help:"permissions of the Unix socket files: who may connect"`
+	Trace        bool            `env:"TRACE" envDefault:"false" help:"narrate every socket step on stderr in plain sentences: bound, accepted, read, echoed, closed (for learning; replaces the log)"`
+	Hexdump      bool            `env:"HEXDUMP" envDefault:"false" help:"with --trace (which it turns on), show each payload as hex and text, up to 256 bytes per step"`
 	Faults       faultConfig
 	Log          config.Log
+}
+
+// hexdumpBytes caps the payload shown per step: enough for a line typed
+// into nc, short enough that a stream does not flood the terminal.
+const hexdumpBytes = 256
+
+// tracing is the server's form of --trace and --hexdump.
+func (c serveConfig) tracing() server.Tracing {
+	t := server.Tracing{Trace: c.Trace || c.Hexdump}
+	if c.Hexdump {
+		t.Payload = hexdumpBytes
+	}
+	return t
+}
+
+// serveLogger is the log of --log-level and --log-format, or, with
+// --trace, every event down to each socket step told in sentences.
+func serveLogger(stderr io.Writer, c serveConfig) zerolog.Logger {
+	if !c.tracing().Trace {
+		return newLogger(stderr, c.Log)
+	}
+	return zerolog.New(narrate.NewWriter(stderr)).Level(zerolog.TraceLevel).Hook(timestamp{})
 }
 
 // fileMode is a file's permission bits, written in octal.
@@ -133,7 +158,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, c.Log)
+	log := serveLogger(stderr, c)
 	l, cleanup, err := listen(ctx, c, log)
 	if err != nil {
 		return err
@@ -153,6 +178,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	udp := &server.UDP{MinSourcePort: c.MinSrcPort, LoopLimit: c.LoopLimit, Log: log}
 	tcp.Faults = c.Faults.faults()
 	udp.Faults = tcp.Faults
+	tcp.Tracing, udp.Tracing = c.tracing(), c.tracing()
 	if c.LoopLimit == 0 {
 		udp.LoopLimit = -1 // the flag's 0 is "never"; the field's 0 is the default
 	}
@@ -306,7 +332,8 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).Stringer("write_timeout", tcp.WriteTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
-		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode)
+		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
+		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0)
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)

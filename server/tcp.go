@@ -35,6 +35,7 @@ type TCP struct {
 	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
 	Engine       Engine        // how connections are waited on; the zero value picks the fastest there is
 	Faults       *Faults       // misbehave on purpose; nil: a clean echo
+	Tracing                    // each socket step as a trace-level log event, for people
 	Log          zerolog.Logger
 
 	accepted, rejected, bytesIn, bytesOut atomic.Uint64

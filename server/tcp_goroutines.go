@@ -141,6 +141,9 @@ func (s *TCP) copy(c *tcpConn) error {
 		}
 		n, err := c.Read(buf)
 		c.in += uint64(n)
+		if n > 0 && s.Trace {
+			traceIO(&s.Log, s.Tracing, "tcp", "read", c.peer, buf[:n], n)
+		}
 		if n > 0 {
 			echo, then := n, goOn
 			if c.plan != nil {
@@ -181,6 +184,9 @@ func (s *TCP) write(c *tcpConn, p []byte) error {
 	}
 	w, err := c.Write(p)
 	c.out += uint64(w)
+	if s.Trace && w > 0 {
+		traceIO(&s.Log, s.Tracing, "tcp", "echoed", c.peer, nil, w)
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return &expiredError{why: s.expired(limit, true)}
 	}

@@ -361,6 +361,9 @@ func (l *loop) serve(c *conn) {
 	}
 	c.in += uint64(n)
 	c.active = l.now
+	if l.s.Trace {
+		traceIO(&l.s.Log, l.s.Tracing, "tcp", "read", c.peer, buf[:n], n)
+	}
 	if c.plan != nil {
 		l.serveFaulty(c, n)
 		return
@@ -368,6 +371,9 @@ func (l *loop) serve(c *conn) {
 	w, err := send(c.fd, buf[:n])
 	w = max(w, 0)
 	c.out += uint64(w)
+	if l.s.Trace && w > 0 {
+		traceIO(&l.s.Log, l.s.Tracing, "tcp", "echoed", c.peer, nil, w)
+	}
 	if w == n {
 		return
 	}
@@ -395,6 +401,9 @@ func (l *loop) flush(c *conn) {
 			c.off += w
 			c.out += uint64(w)
 			c.active = l.now
+			if l.s.Trace {
+				traceIO(&l.s.Log, l.s.Tracing, "tcp", "echoed", c.peer, nil, w)
+			}
 		case err == unix.EAGAIN:
 			return
 		case err == unix.EINTR:

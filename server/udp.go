@@ -27,6 +27,7 @@ type UDP struct {
 	LoopLimit     int        // repeats of the last echo from one source taken for a loop; 0: 32; -1: no loop check
 	Instances     *Instances // the other loopback servers, whose ports are not answered; nil: none known
 	Faults        *Faults    // misbehave on purpose (Delay, Jitter, Loss, Duplicate, Reorder, NoReply); nil: none
+	Tracing                  // each datagram as a trace-level log event, for people
 	Log           zerolog.Logger
 
 	datagrams, bytes, dropped atomic.Uint64

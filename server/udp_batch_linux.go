@@ -218,6 +218,9 @@ func (s *UDP) replies(fd int, b *udpBatchBufs, n int, g *guard, now time.Duratio
 			continue
 		}
 		data := b.data[i*udpBufSize : i*udpBufSize+int(r.n)]
+		if s.Trace {
+			traceIO(&log, s.Tracing, "udp", "datagram", src, data, len(data))
+		}
 		if v := g.check(src, data, now); v != answer {
 			s.refuse(v, src, &log)
 			continue

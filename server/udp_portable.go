@@ -55,6 +55,9 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 			continue
 		}
 		now := time.Since(start)
+		if s.Trace {
+			traceIO(&log, s.Tracing, "udp", "datagram", peer, buf[:n], n)
+		}
 		if v := g.check(peer, buf[:n], now); v != answer {
 			s.refuse(v, peer, &log)
 			continue
