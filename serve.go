@@ -41,6 +41,7 @@ type serveConfig struct {
 	Unix         string          `env:"UNIX" arg:"path" help:"serve a Unix stream socket at path (@name: Linux's abstract namespace) instead of TCP and UDP"`
 	Unixgram     string          `env:"UNIXGRAM" arg:"path" help:"serve a Unix datagram socket at path instead of TCP and UDP; a client must bind a name of its own to be answered"`
 	UnixMode     fileMode        `env:"UNIX_MODE" envDefault:"0600" arg:"mode" help:"permissions of the Unix socket files: who may connect"`
+	Service      service         `env:"SERVICE" envDefault:"echo" arg:"name" help:"what to answer: echo (RFC 862), discard (863), chargen (864), daytime (867) or time (868), over TCP and UDP as each RFC says"`
 	Trace        bool            `env:"TRACE" envDefault:"false" help:"narrate every socket step on stderr in plain sentences: bound, accepted, read, echoed, closed (for learning; replaces the log)"`
 	Hexdump      bool            `env:"HEXDUMP" envDefault:"false" help:"with --trace (which it turns on), show each payload as hex and text, up to 256 bytes per step"`
 	Faults       faultConfig
@@ -85,6 +86,17 @@ func (m *fileMode) UnmarshalText(b []byte) error {
 // String gives the mode in octal.
 func (m fileMode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
 
+// service is one of the classic services serve can be.
+type service server.Service
+
+// UnmarshalText accepts echo, discard, chargen, daytime or time.
+func (s *service) UnmarshalText(b []byte) error {
+	v, err := config.OneOf(b, "a service", server.ServiceEcho, server.ServiceDiscard,
+		server.ServiceChargen, server.ServiceDaytime, server.ServiceTime)
+	*s = service(v)
+	return err
+}
+
 // unix reports whether serve is on Unix sockets rather than TCP and UDP.
 func (c serveConfig) unix() bool { return c.Unix != "" || c.Unixgram != "" }
 
@@ -125,6 +137,9 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	}
 	if err := c.Faults.faults().Validate(); err != nil {
 		problems = append(problems, config.Usagef("%v", err))
+	}
+	if c.Service != service(server.ServiceEcho) && (c.unix() || c.Faults.faults() != nil) {
+		problems = append(problems, config.Usagef("%s %s: Unix sockets and faults are for the echo service", l.Name("Service"), c.Service))
 	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
@@ -197,6 +212,9 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.Duration, errors.New("--duration elapsed"))
 		defer cancel()
+	}
+	if c.Service != service(server.ServiceEcho) {
+		return serveClassic(ctx, server.Service(c.Service), c.WriteTimeout, l, log)
 	}
 	return serve(ctx, force, tcp, udp, l, log)
 }
@@ -333,7 +351,7 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
 		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
-		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0)
+		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service))
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
@@ -393,4 +411,29 @@ func failWith(fail context.CancelCauseFunc, err error) error {
 		fail(err)
 	}
 	return err
+}
+
+// serveClassic runs discard, chargen, daytime or time until ctx ends, then
+// logs what it did.
+func serveClassic(ctx context.Context, name server.Service, writeTimeout time.Duration, l server.Listeners, log zerolog.Logger) error {
+	start := time.Now()
+	cl := &server.Classic{Service: name, WriteTimeout: writeTimeout, Log: log}
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	if l.TCP != nil {
+		wg.Go(func() { errs[0] = failWith(fail, cl.ServeTCP(ctx, l.TCP)) })
+	}
+	if l.UDP != nil {
+		wg.Go(func() { errs[1] = failWith(fail, cl.ServeUDP(ctx, l.UDP)) })
+	}
+	<-ctx.Done()
+	log.Info().Str("cause", context.Cause(ctx).Error()).Msg("stopping")
+	wg.Wait()
+	st := cl.Stats()
+	log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).Str("service", string(name)).
+		Uint64("tcp_conns", st.Connections).Uint64("udp_answered", st.Answered).Uint64("udp_refused", st.Refused).
+		Msg("stopped")
+	return errors.Join(errs...)
 }

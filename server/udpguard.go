@@ -131,6 +131,16 @@ func (g *guard) looping(src netip.AddrPort, p []byte, now time.Duration) bool {
 	return false
 }
 
+// answered records that the answer to src was not the datagram itself (a
+// chargen, daytime or time reply): a loop is then src sending back that
+// answer, not what it sent before.
+func (g *guard) answered(src netip.AddrPort, reply []byte) {
+	if st, ok := g.sources[src]; ok {
+		st.last = g.fingerprint(reply)
+		g.sources[src] = st
+	}
+}
+
 func (g *guard) remember(src netip.AddrPort, st source) {
 	if _, ok := g.sources[src]; !ok && len(g.sources) >= maxSources {
 		// Forged sources could grow the map without end; forgetting them
