@@ -42,11 +42,15 @@ type serveConfig struct {
 	Unixgram     string          `env:"UNIXGRAM" arg:"path" help:"serve a Unix datagram socket at path instead of TCP and UDP; a client must bind a name of its own to be answered"`
 	UnixMode     fileMode        `env:"UNIX_MODE" envDefault:"0600" arg:"mode" help:"permissions of the Unix socket files: who may connect"`
 	Service      service         `env:"SERVICE" envDefault:"echo" arg:"name" help:"what to answer: echo (RFC 862), discard (863), chargen (864), daytime (867) or time (868), over TCP and UDP as each RFC says"`
+	MessageSize  config.Bytes    `env:"MESSAGE_SIZE" envDefault:"0" arg:"bytes" help:"TCP: answer only once a whole message of this many bytes has arrived, as request/response servers do (shows Nagle's delay with probe --split --nodelay=false; 0: echo every read)"`
 	Trace        bool            `env:"TRACE" envDefault:"false" help:"narrate every socket step on stderr in plain sentences: bound, accepted, read, echoed, closed (for learning; replaces the log)"`
 	Hexdump      bool            `env:"HEXDUMP" envDefault:"false" help:"with --trace (which it turns on), show each payload as hex and text, up to 256 bytes per step"`
 	Faults       faultConfig
 	Log          config.Log
 }
+
+// maxMessage bounds --message-size: each connection holds one message.
+const maxMessage = 1 << 20
 
 // hexdumpBytes caps the payload shown per step: enough for a line typed
 // into nc, short enough that a stream does not flood the terminal.
@@ -141,6 +145,12 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	if c.Service != service(server.ServiceEcho) && (c.unix() || c.Faults.faults() != nil) {
 		problems = append(problems, config.Usagef("%s %s: Unix sockets and faults are for the echo service", l.Name("Service"), c.Service))
 	}
+	if c.MessageSize > maxMessage {
+		problems = append(problems, config.Usagef("%s: %d bytes; a message is at most %d", l.Name("MessageSize"), c.MessageSize, maxMessage))
+	}
+	if c.MessageSize > 0 && c.Faults.faults() != nil {
+		problems = append(problems, config.Usagef("%s answers whole messages; faults are for the echo of every read", l.Name("MessageSize")))
+	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
 	}
@@ -192,6 +202,7 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 		DrainTimeout: c.DrainTimeout, Loops: c.Loops, Log: log}
 	udp := &server.UDP{MinSourcePort: c.MinSrcPort, LoopLimit: c.LoopLimit, Log: log}
 	tcp.Faults = c.Faults.faults()
+	tcp.MessageSize = int(c.MessageSize)
 	udp.Faults = tcp.Faults
 	tcp.Tracing, udp.Tracing = c.tracing(), c.tracing()
 	if c.LoopLimit == 0 {
@@ -351,7 +362,7 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
 		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
-		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service))
+		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service)).Int("message_size", tcp.MessageSize)
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)

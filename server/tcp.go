@@ -35,6 +35,7 @@ type TCP struct {
 	Loops        int           // event loops that serve connections, where there are any; 0: one per two CPUs
 	Engine       Engine        // how connections are waited on; the zero value picks the fastest there is
 	Faults       *Faults       // misbehave on purpose; nil: a clean echo
+	MessageSize  int           // answer only whole messages of this many bytes (goroutine engine); 0: every read
 	Tracing                    // each socket step as a trace-level log event, for people
 	Log          zerolog.Logger
 
@@ -153,6 +154,11 @@ const (
 // log event reports, so that a setting that never reached the server shows.
 func (s *TCP) Effective() (Engine, int) {
 	e := cmp.Or(s.Engine, defaultEngine)
+	if s.MessageSize > 0 {
+		// Whole messages are a teaching mode, not a fast path: the
+		// goroutine engine reads them with io.ReadFull.
+		e = EngineGoroutines
+	}
 	if e == EngineGoroutines {
 		return e, 0
 	}

@@ -128,6 +128,9 @@ func (s *TCP) copy(c *tcpConn) error {
 			return &expiredError{why: whyRefused}
 		}
 	}
+	if s.MessageSize > 0 {
+		return s.copyMessages(c)
+	}
 	small := make([]byte, smallBufSize)
 	buf, bulk := small, (*[]byte)(nil)
 	defer func() {
@@ -214,3 +217,31 @@ func closeReason(c *tcpConn, err error) string {
 type expiredError struct{ why string }
 
 func (e *expiredError) Error() string { return e.why }
+
+// copyMessages answers each whole message of MessageSize bytes once all of
+// it has arrived, as a request/response server does: a client that sends
+// a message in two writes with Nagle's algorithm on then waits for this
+// side's delayed ACK before the second write leaves, which is the stall
+// that TCP_NODELAY exists for.
+func (s *TCP) copyMessages(c *tcpConn) error {
+	msg := make([]byte, s.MessageSize)
+	for {
+		if s.IdleTimeout > 0 {
+			c.SetReadDeadline(time.Now().Add(s.IdleTimeout))
+		}
+		n, err := io.ReadFull(c, msg)
+		c.in += uint64(n)
+		if s.Trace && n > 0 {
+			traceIO(&s.Log, s.Tracing, "tcp", "read", c.peer, msg[:n], n)
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF // a last, partial message is not answered
+			}
+			return err
+		}
+		if err := s.write(c, msg); err != nil {
+			return err
+		}
+	}
+}
