@@ -37,6 +37,7 @@ const checkSynopsis = `usage: loopback [command] [flags]
 Commands:
   check    check this machine's loopback stack (the default when no command is given)
   serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
+  stop     stop a server that serve --detach started: loopback stop PID
   probe    measure round trips to an echo server: loopback probe --help
   explain  what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
   who      which process holds a port: loopback who 7007

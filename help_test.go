@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // defaults in effect, so it runs with an empty environment.
 func TestHelpGolden(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range []string{"help", "check", "serve", "probe", "explain", "who", "ports"} {
+	for _, cmd := range []string{"help", "check", "serve", "stop", "probe", "explain", "who", "ports"} {
 		t.Run(cmd, func(t *testing.T) {
 			t.Parallel()
 			args := []string{cmd, "--help"}

@@ -74,18 +74,23 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 		return runWho(rest, environ, stdout, stderr)
 	case "ports":
 		return runPorts(rest, environ, stdout, stderr)
+	case "stop":
+		return runStop(rest, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return nil
 	case "help":
 		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
-	return config.Usagef("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)
+	return config.Usagef("unknown command %q: the commands are check, serve, stop, probe, explain, who, ports and version (see 'loopback --help')", cmd)
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2
 // for a usage error (as the flag package does), 1 for anything else.
 func exitCode(err error) int {
+	if st, ok := errors.AsType[*exitStatus](err); ok {
+		return st.code
+	}
 	switch {
 	case err == nil, errors.Is(err, config.ErrHelp):
 		return 0

@@ -43,6 +43,8 @@ type serveConfig struct {
 	UnixMode     fileMode        `env:"UNIX_MODE" envDefault:"0600" arg:"mode" help:"permissions of the Unix socket files: who may connect"`
 	Service      service         `env:"SERVICE" envDefault:"echo" arg:"name" help:"what to answer: echo (RFC 862), discard (863), chargen (864), daytime (867) or time (868), over TCP and UDP as each RFC says"`
 	MessageSize  config.Bytes    `env:"MESSAGE_SIZE" envDefault:"0" arg:"bytes" help:"TCP: answer only once a whole message of this many bytes has arrived, as request/response servers do (shows Nagle's delay with probe --split --nodelay=false; 0: echo every read)"`
+	Detach       bool            `env:"DETACH" envDefault:"false" help:"start the server in the background, print its ready lines and pid once it is bound, and exit; stop it with loopback stop"`
+	Env          bool            `env:"ENV" envDefault:"false" help:"with --detach, print shell assignments (LOOPBACK_PORT=..., LOOPBACK_PID=...) for eval instead"`
 	Trace        bool            `env:"TRACE" envDefault:"false" help:"narrate every socket step on stderr in plain sentences: bound, accepted, read, echoed, closed (for learning; replaces the log)"`
 	Hexdump      bool            `env:"HEXDUMP" envDefault:"false" help:"with --trace (which it turns on), show each payload as hex and text, up to 256 bytes per step"`
 	Faults       faultConfig
@@ -151,6 +153,9 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	if c.MessageSize > 0 && c.Faults.faults() != nil {
 		problems = append(problems, config.Usagef("%s answers whole messages; faults are for the echo of every read", l.Name("MessageSize")))
 	}
+	if c.Env && !c.Detach {
+		problems = append(problems, config.Usagef("%s goes with --detach", l.Name("Env")))
+	}
 	if c.Loops > maxLoops {
 		problems = append(problems, config.Usagef("%s: %d event loops; give 1 to %d, or 0 for one per two CPUs", l.Name("Loops"), c.Loops, maxLoops))
 	}
@@ -182,6 +187,9 @@ func runServe(ctx, force context.Context, args, environ []string, stdout, stderr
 	c, err := loadServe(args, environ, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if c.Detach {
+		return detach(ctx, c, args, stdout, stderr)
 	}
 	log := serveLogger(stderr, c)
 	l, cleanup, err := listen(ctx, c, log)
@@ -362,7 +370,8 @@ func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *serve
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
 		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
-		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service)).Int("message_size", tcp.MessageSize)
+		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service)).Int("message_size", tcp.MessageSize).
+		Bool("detach", c.Detach).Bool("env", c.Env)
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
 		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
