@@ -196,7 +196,7 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err := verdict(r); err != nil {
 		return err
 	}
-	if err := probe.CheckAssertions(c.Assert.list, r.Metrics()); err != nil {
+	if err := r.Assert(c.Assert.list); err != nil {
 		return fmt.Errorf("%s: %w", r.Target, err)
 	}
 	return nil

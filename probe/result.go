@@ -183,7 +183,9 @@ func newDistLike(d *Dist) *Dist {
 // Metrics names the run's figures for assertions: latencies in
 // nanoseconds, counts, loss in percent and rps in round trips per second.
 // Latencies are absent when nothing came back, so that an assertion on
-// them fails as not measured instead of passing on a zero.
+// them fails as not measured instead of passing on a zero. A percentile
+// above the histogram's range is there as the range's top; Assert knows it
+// for the lower bound it is.
 func (r *Result) Metrics() map[string]float64 {
 	m := map[string]float64{
 		"sent": float64(r.Sent), "received": float64(r.Received), "lost": float64(r.Lost),
@@ -197,8 +199,32 @@ func (r *Result) Metrics() map[string]float64 {
 		return m
 	}
 	for _, st := range r.Dist.Stats() {
-		m[strings.ReplaceAll(st.Name, ".", "")] = float64(st.Value)
+		m[metricName(st)] = float64(st.Value)
 	}
 	m["jitter"] = float64(r.Jitter)
 	return m
+}
+
+// metricName is the name assertions know a statistic by: p99.9 is p999.
+func metricName(st Stat) string { return strings.ReplaceAll(st.Name, ".", "") }
+
+// Assert returns nil when every assertion holds for the run's Metrics,
+// else an error as CheckAssertions words it. A percentile that landed above
+// the histogram's range is known only to exceed its top: an assertion on it
+// holds only when it holds for any value that high, so p99<10ms fails and
+// p99>1s passes.
+func (r *Result) Assert(as []Assertion) error {
+	var above map[string]bool
+	if r.Received > 0 {
+		for _, st := range r.Dist.Stats() {
+			if !st.Above {
+				continue
+			}
+			if above == nil {
+				above = map[string]bool{}
+			}
+			above[metricName(st)] = true
+		}
+	}
+	return checkAssertions(as, r.Metrics(), above)
 }

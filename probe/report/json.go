@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/loopback-dev/loopback/probe"
@@ -28,7 +29,7 @@ type jsonResult struct {
 	Dup         uint64     `json:"dup"`
 	Reordered   uint64     `json:"reordered"`
 	MaxReorder  uint64     `json:"max_reorder"`
-	OutOfRange  uint64     `json:"rtt_out_of_range"`
+	AboveRange  uint64     `json:"rtt_out_of_range"`
 	ConnectUS   *float64   `json:"connect_us,omitempty"`
 	ElapsedS    float64    `json:"elapsed_s"`
 	OK          bool       `json:"ok"`
@@ -37,7 +38,7 @@ type jsonResult struct {
 	Conns       int        `json:"conns"`
 	RPS         float64    `json:"round_trips_per_s"`
 	JitterUS    float64    `json:"jitter_us"`
-	SpreadUS    float64    `json:"spread_us"`
+	SpreadUS    *float64   `json:"spread_us"`
 	ClockReadNS int64      `json:"clock_read_ns"`
 	ClockResNS  int64      `json:"clock_resolution_ns"`
 	BusyPoll    bool       `json:"busy_poll"`
@@ -65,6 +66,11 @@ type jsonRTT struct {
 	P99    float64 `json:"p99"`
 	P999   float64 `json:"p999"`
 	Max    float64 `json:"max"`
+	// AboveRange counts the values above the histogram's 60 s, and
+	// AboveRangeStats names the percentiles that landed among them: their
+	// value is the range's top, a lower bound.
+	AboveRange      uint64   `json:"above_range"`
+	AboveRangeStats []string `json:"above_range_stats"`
 }
 
 // WriteJSON writes the result as one JSON object and a newline. RTT
@@ -76,7 +82,7 @@ func WriteJSON(w io.Writer, r *probe.Result) error {
 		Target: r.Target.String(), Proto: r.Target.Network, Size: r.Size, Warmup: r.Warmup,
 		IntervalMS: ms(r.Interval), TimeoutMS: ms(r.Timeout),
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
-		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, OutOfRange: r.OutOfRange, ElapsedS: r.Elapsed.Seconds(),
+		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, AboveRange: r.AboveRange, ElapsedS: r.Elapsed.Seconds(),
 		OK: r.OK(), Interrupted: r.Interrupted, Aborted: r.Aborted,
 		Conns: r.Conns, RPS: math.Round(r.RPS()*10) / 10,
 		ClockReadNS: int64(r.Clock.ReadCost), ClockResNS: int64(r.Clock.Resolution), BusyPoll: r.BusyPoll, Reads: r.Reads,
@@ -98,7 +104,11 @@ func WriteJSON(w io.Writer, r *probe.Result) error {
 		if r.Raw != nil {
 			j.RawRTT = statsJSON(r.Raw)
 		}
-		j.JitterUS, j.SpreadUS = us(r.Jitter), us(r.Quantile(99)-r.Quantile(50))
+		j.JitterUS = us(r.Jitter)
+		if !r.Above(99) { // else p99 is only a lower bound, and so is the spread
+			spread := us(r.Quantile(99) - r.Quantile(50))
+			j.SpreadUS = &spread
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -107,8 +117,14 @@ func WriteJSON(w io.Writer, r *probe.Result) error {
 
 func statsJSON(d *probe.Dist) *jsonRTT {
 	st := d.Stats()
-	return &jsonRTT{us(st[0].Value), us(st[1].Value), us(st[2].Value), us(st[3].Value),
-		us(st[4].Value), us(st[5].Value), us(st[6].Value), us(st[7].Value)}
+	j := &jsonRTT{us(st[0].Value), us(st[1].Value), us(st[2].Value), us(st[3].Value),
+		us(st[4].Value), us(st[5].Value), us(st[6].Value), us(st[7].Value), d.AboveRange, []string{}}
+	for _, s := range st {
+		if s.Above {
+			j.AboveRangeStats = append(j.AboveRangeStats, strings.ReplaceAll(s.Name, ".", ""))
+		}
+	}
+	return j
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
