@@ -63,11 +63,13 @@ func loadCheck(args, environ []string, stdout, stderr io.Writer) (checkConfig, e
 	if len(l.Args) > 0 {
 		problems = append(problems, config.Usagef("check takes no arguments, got %q", l.Args[0]))
 	}
-	if err := c.options().Validate("udp"); err != nil {
-		problems = append(problems, config.Usagef("%v", err))
-	}
+	problems = append(problems, namedProblems(l, c.options().Validate("udp"), checkFields)...)
 	return c, errors.Join(problems...)
 }
+
+// checkFields maps the fields of probe.Options that the check's settings
+// fill to those settings; the rest are the check's own constants.
+var checkFields = map[string]string{"Count": "Count", "Warmup": "Warmup"}
 
 // options are the probe's options for each protocol of the check; UDP's
 // limits are the narrower, so they are the ones validated.

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/loopback-dev/loopback/config"
@@ -70,10 +72,92 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 		c.Every = cmp.Or(c.Every, time.Second)
 	}
 	problems := c.commandLineProblems(l)
-	if err := c.options().Validate(c.Target.Network); err != nil {
-		problems = append(problems, config.Usagef("%v", err))
+	problems = append(problems, namedProblems(l, c.options().Validate(c.Target.Network), probeFields)...)
+	if c.Hgrm != "" {
+		// Checked now, not when the run is over and its result would be lost.
+		if err := checkOutputFile(c.Hgrm); err != nil {
+			problems = append(problems, config.Usagef("%s: %v", named(l, "Hgrm", c.Hgrm), err))
+		}
 	}
 	return c, errors.Join(problems...)
+}
+
+// probeFields maps each field of probe.Options to the setting that fills
+// it, so that the probe's objections name what the user set.
+var probeFields = map[string]string{"Count": "Count", "Duration": "Duration", "Size": "Size", "Interval": "Interval",
+	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll"}
+
+// namedProblems turns the probe's objections to its options into usage
+// errors, one per problem, each naming the flag or variable the value came
+// from: fields maps an Options field to the settings field that fills it.
+// An objection to a field that no setting fills keeps the probe's words.
+func namedProblems(l config.Loaded, err error, fields map[string]string) []error {
+	var p []error
+	for _, e := range unjoin(err) {
+		oe, ok := errors.AsType[*probe.OptionError](e)
+		if !ok || fields[oe.Field] == "" {
+			p = append(p, config.Usagef("%v", e))
+			continue
+		}
+		p = append(p, config.Usagef("%s: %s", named(l, fields[oe.Field], oe.Value), oe.Why))
+	}
+	return p
+}
+
+// named is a setting as the user gave it, with its value, for a message:
+// --size 70000, or LOOPBACK_PROBE_SIZE=70000.
+func named(l config.Loaded, field, value string) string {
+	switch {
+	case value == "":
+		return l.Name(field)
+	case l.Source(field) == config.Env || l.Source(field) == config.DeprecatedEnv:
+		return l.Name(field) + "=" + value
+	}
+	return l.Name(field) + " " + value
+}
+
+// unjoin returns the errors that errors.Join put in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+// checkOutputFile refuses a path that could not be written once the run is
+// over: its directory must exist and take a new file, and the path must
+// not be a directory or a file that cannot be written. It leaves nothing
+// behind.
+func checkOutputFile(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist", dir)
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return errors.New("is a directory")
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cannot be written: %w", errors.Unwrap(err))
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(dir, ".loopback-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot create a file in %s: %w", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // commandLineProblems lists the combinations of flags that make no sense
@@ -91,6 +175,9 @@ func (c probeConfig) commandLineProblems(l config.Loaded) []error {
 	}
 	if c.Rate > 0 && c.Interval > 0 {
 		p = append(p, config.Usagef("%s and %s both set the schedule; give one of them", l.Name("Rate"), l.Name("Interval")))
+	}
+	if c.Rate > 0 && c.Conns > 0 && c.options().Interval <= 0 {
+		p = append(p, config.Usagef("%s: %g round trips per second over %d connections is more than one per nanosecond on each", l.Name("Rate"), c.Rate, c.Conns))
 	}
 	if c.Rate > 0 && c.Rate < 0.001 {
 		p = append(p, config.Usagef("%s: %g round trips per second is less than one in 1000 s; give a larger rate", l.Name("Rate"), c.Rate))

@@ -211,7 +211,11 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 		{"two urls", []string{url, "tcp://127.0.0.1:2"}, nil, "probe takes one URL"},
 		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, `target "http://127.0.0.1:7": scheme must be tcp:// or udp://`},
 		{"udp size", []string{"udp://127.0.0.1:7", "--size", "65508"}, nil, "size 65508: must be 16-65507 bytes for udp"},
-		{"env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_PROBE_SIZE=8"}, "size 8: must be 16-65507 bytes for udp"},
+		{"env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_PROBE_SIZE=8"}, "LOOPBACK_PROBE_SIZE=8: must be 16-65507 bytes for udp"},
+		{"old env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_SIZE=8"}, "LOOPBACK_SIZE=8: must be 16-65507 bytes for udp"},
+		{"huge rate", []string{url, "--rate", "2e9"}, nil, "--rate: 2e+09 round trips per second over 1 connections is more than one per nanosecond"},
+		{"hgrm in no directory", []string{url, "--hgrm", "/nonexistent/x"}, nil, "--hgrm /nonexistent/x: directory /nonexistent does not exist"},
+		{"hgrm a directory", []string{url}, []string{"LOOPBACK_PROBE_HGRM=" + os.TempDir()}, "LOOPBACK_PROBE_HGRM=" + os.TempDir() + ": is a directory"},
 		{"zero count", []string{url, "--count", "0"}, nil, "count 0: need at least 1 round trip, or a duration"},
 		{"negative count", []string{url, "--count", "-1"}, nil, `--count: "-1" is not a whole number`},
 		{"zero timeout", []string{url, "--timeout", "0"}, nil, "timeout 0s: must be positive"},
@@ -237,16 +241,43 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 	}
 }
 
+// TestProbeListsEveryProblemAtOnce: every bad value is named, one line
+// each, by the flag or variable it came from.
 func TestProbeListsEveryProblemAtOnce(t *testing.T) {
 	t.Parallel()
-	_, err := loadProbe([]string{"udp://127.0.0.1:7", "--concurrency", "0", "--rate", "5", "--interval", "1s", "--size", "8"},
-		nil, &bytes.Buffer{}, &bytes.Buffer{})
+	_, err := loadProbe([]string{"udp://127.0.0.1:7", "--concurrency", "0", "--rate", "5", "--interval", "1s", "--size", "8",
+		"--mode", "connect", "--hgrm", "/nonexistent/x"},
+		[]string{"LOOPBACK_PROBE_TIMEOUT=0s"}, &bytes.Buffer{}, &bytes.Buffer{})
 	want := []string{
 		"--concurrency: 0 connections would measure nothing; give 1 or more",
 		"--rate and --interval both set the schedule; give one of them",
-		"size 8: must be 16-65507 bytes for udp",
+		"--size 8: must be 16-65507 bytes for udp",
+		"LOOPBACK_PROBE_TIMEOUT=0s: must be positive",
+		"--mode connect: measures TCP only",
+		"--hgrm /nonexistent/x: directory /nonexistent does not exist",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("err = %v, want\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// TestProbeChecksOutputFilesFirst: a --hgrm that could not be written is
+// refused before anything connects, not after the whole run.
+func TestProbeChecksOutputFilesFirst(t *testing.T) {
+	t.Parallel()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	out, stderr, code := runCLI(t, nil, "probe", "tcp://"+ln.Addr().String(), "--hgrm", "/nonexistent/x")
+	if want := "loopback: --hgrm /nonexistent/x: directory /nonexistent does not exist\n"; code != 2 || stderr != want || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, nothing on stdout, %q", code, out, stderr, want)
+	}
+	// A connection the probe made would wait in the accept queue by now.
+	ln.SetDeadline(time.Now())
+	if c, err := ln.Accept(); err == nil {
+		c.Close()
+		t.Error("the probe connected before refusing --hgrm")
 	}
 }

@@ -17,9 +17,11 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,38 +76,75 @@ type Options struct {
 	Log     zerolog.Logger
 }
 
-// Validate reports the first option that Run would refuse for a target on
-// network ("tcp" or "udp"), so that a caller can refuse it before any socket
-// is opened.
-func (o Options) Validate(network string) error { return o.check(network) }
-
-func (o Options) check(network string) error {
+// Validate reports every option that Run would refuse for a target on
+// network ("tcp" or "udp"), so that a caller can refuse them all before any
+// socket is opened: nil, or one *OptionError per problem, joined
+// (errors.Join).
+func (o Options) Validate(network string) error {
 	maxSize := MaxTCPSize
 	if network == "udp" {
 		maxSize = MaxUDPSize
 	}
-	switch {
-	case o.Count < 1 && o.Duration <= 0:
-		return fmt.Errorf("count %d: need at least 1 round trip, or a duration", o.Count)
-	case o.Size < MinSize || o.Size > maxSize:
-		return fmt.Errorf("size %d: must be %d-%d bytes for %s", o.Size, MinSize, maxSize, network)
-	case o.Timeout <= 0:
-		return fmt.Errorf("timeout %v: must be positive", o.Timeout)
-	case o.Interval < 0:
-		return fmt.Errorf("interval %v: must not be negative", o.Interval)
-	case o.Warmup < 0:
-		return fmt.Errorf("warm-up %d: must not be negative", o.Warmup)
-	case o.Concurrency < 0:
-		return fmt.Errorf("concurrency %d: must not be negative", o.Concurrency)
-	case o.Mode != "" && o.Mode != ModeRTT && network != "tcp":
-		return fmt.Errorf("mode %s: measures TCP only", o.Mode)
-	case o.Mode == ModeThroughput && o.Duration <= 0:
-		return fmt.Errorf("mode throughput: needs a duration")
-	case o.BusyPoll && !canSpin:
-		return noBusyPoll()
+	var p []error
+	refuse := func(field string, value any, why string) {
+		p = append(p, &OptionError{Field: field, Value: fmt.Sprint(value), Why: why})
 	}
-	return nil
+	if o.Count < 1 && o.Duration <= 0 {
+		refuse("Count", o.Count, "need at least 1 round trip, or a duration")
+	}
+	if o.Duration < 0 {
+		refuse("Duration", o.Duration, "must not be negative")
+	}
+	if o.Size < MinSize || o.Size > maxSize {
+		refuse("Size", o.Size, fmt.Sprintf("must be %d-%d bytes for %s", MinSize, maxSize, network))
+	}
+	if o.Timeout <= 0 {
+		refuse("Timeout", o.Timeout, "must be positive")
+	}
+	if o.Interval < 0 {
+		refuse("Interval", o.Interval, "must not be negative")
+	}
+	if o.Warmup < 0 {
+		refuse("Warmup", o.Warmup, "must not be negative")
+	}
+	if o.Concurrency < 0 {
+		refuse("Concurrency", o.Concurrency, "must not be negative")
+	}
+	if o.Mode != "" && o.Mode != ModeRTT && network != "tcp" {
+		refuse("Mode", o.Mode, "measures TCP only")
+	}
+	if o.Mode == ModeThroughput && o.Duration <= 0 {
+		refuse("Mode", o.Mode, "needs a duration")
+	}
+	if o.BusyPoll && !canSpin {
+		p = append(p, noBusyPoll())
+	}
+	return errors.Join(p...)
 }
+
+// OptionError is an Options value that Run refuses. Field names the
+// Options field that holds it, so that a caller can name the flag or the
+// setting the value came from instead; Error reads like
+// "size 70000: must be 16-65507 bytes for udp".
+type OptionError struct {
+	Field string // the Options field: "Count", "Size", "Warmup", ...
+	Value string // the value refused, as the message shows it; "" for BusyPoll
+	Why   string // what is wrong with it
+	Err   error  // what it wraps, if anything: errors.ErrUnsupported for BusyPoll
+}
+
+// optionWords are the Options fields as Error names them.
+var optionWords = map[string]string{"Warmup": "warm-up", "BusyPoll": "busy poll", "MaxErrors": "max errors"}
+
+func (e *OptionError) Error() string {
+	what := cmp.Or(optionWords[e.Field], strings.ToLower(e.Field))
+	if e.Value != "" {
+		what += " " + e.Value
+	}
+	return what + ": " + e.Why
+}
+
+func (e *OptionError) Unwrap() error { return e.Err }
 
 // Run probes t. It returns an error and a nil Result only when the target
 // could not be reached at all: invalid options, a failed DNS lookup, a
@@ -122,7 +161,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	if err := o.check(t.Network); err != nil {
+	if err := o.Validate(t.Network); err != nil {
 		return nil, err
 	}
 	clock := MeasureClock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +118,32 @@ func TestRunBadOptions(t *testing.T) {
 				t.Errorf("Run error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidateNamesEveryProblem: Validate lists every value Run would
+// refuse, each with the Options field it is in, for the caller to name.
+func TestValidateNamesEveryProblem(t *testing.T) {
+	t.Parallel()
+	o := Options{Count: 0, Duration: -1, Size: 8, Timeout: 0, Interval: -1, Warmup: -1, Concurrency: -1, Mode: ModeConnect}
+	err := o.Validate("udp")
+	want := []string{"Count", "Duration", "Size", "Timeout", "Interval", "Warmup", "Concurrency", "Mode"}
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		oe, ok := errors.AsType[*OptionError](e)
+		if !ok {
+			t.Fatalf("%v (%T) is no *OptionError", e, e)
+		}
+		fields = append(fields, oe.Field)
+	}
+	if !slices.Equal(fields, want) {
+		t.Errorf("fields %v, want %v", fields, want)
+	}
+	if lines := strings.Split(err.Error(), "\n"); len(lines) != len(want) || lines[2] != "size 8: must be 16-65507 bytes for udp" {
+		t.Errorf("error text, one line each:\n%v", err)
+	}
+	if err := (Options{Count: 1, Size: 64, Timeout: time.Second}).Validate("tcp"); err != nil {
+		t.Errorf("good options: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -42,7 +41,7 @@ var errStopped = errors.New("stopped")
 // spin: it reads with read(2) on a non-blocking descriptor, which only
 // Unix systems have. It wraps errors.ErrUnsupported.
 func noBusyPoll() error {
-	return fmt.Errorf("busy poll: spinning on a socket needs a Unix system, not %s: %w", runtime.GOOS, errors.ErrUnsupported)
+	return &OptionError{Field: "BusyPoll", Why: "spinning on a socket needs a Unix system, not " + runtime.GOOS, Err: errors.ErrUnsupported}
 }
 
 // netReader reads through Go's poller with Go deadlines: it works on any
