@@ -248,6 +248,7 @@ func (a assertions) String() string { return a.text }
 
 // runProbe is `loopback probe URL`: measure, report on stdout, and exit 1
 // unless every round trip came back intact, so it doubles as a health check.
+// With JSON output the report is there on every outcome, failures included.
 func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	c, err := loadProbe(args, environ, stdout, stderr)
 	if err != nil {
@@ -261,26 +262,32 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		o.Samples = samples
 	}
 	live := reportIntervals(&o, c, stdout, stderr)
-	r, err := probe.Run(ctx, c.Target, o)
+	r, runErr := probe.Run(ctx, c.Target, o)
 	if live {
 		fmt.Fprint(stderr, clearLine)
 	}
-	if err != nil {
-		return err
+	err = outcome(r, runErr, c)
+	if werr := report(stdout, r, c.Output, samples, runErr, err); werr != nil && err == nil {
+		err = werr
 	}
-	if samples != nil {
-		if err := samples.Flush(); err != nil {
-			return fmt.Errorf("write samples: %w", err)
-		}
-	} else if err := report(stdout, r, c.Output); err != nil {
-		return err
+	return err
+}
+
+// outcome is what ends the probe, the first there is of: the run's error,
+// its verdict, a failure to write --hgrm, and a failed assertion. The
+// distribution is written even for a run that failed, since what it
+// measured may be what the user is after.
+func outcome(r *probe.Result, runErr error, c probeConfig) error {
+	if runErr != nil {
+		return runErr
 	}
+	err := r.Err()
 	if c.Hgrm != "" {
-		if err := writeHgrm(c.Hgrm, r); err != nil {
-			return err
+		if herr := writeHgrm(c.Hgrm, r); herr != nil && err == nil {
+			err = herr
 		}
 	}
-	if err := verdict(r); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := r.Assert(c.Assert.list); err != nil {
@@ -327,13 +334,25 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 	return live
 }
 
-func report(w io.Writer, r *probe.Result, format output) error {
-	write := probereport.WriteText
-	if format == outputJSON || format == outputJSONL {
-		write = probereport.WriteJSON
+// report writes the report in the chosen format: the table, or the CSV
+// rows, of whatever the run measured; the JSON document on every outcome,
+// with err, what ends the probe.
+func report(w io.Writer, r *probe.Result, format output, samples *probereport.SampleWriter, runErr, err error) error {
+	var werr error
+	switch {
+	case format == outputJSON || format == outputJSONL:
+		werr = probereport.WriteJSON(w, r, err)
+	case runErr != nil: // nothing was measured
+		return nil
+	case samples != nil:
+		if err := samples.Flush(); err != nil {
+			return fmt.Errorf("write samples: %w", err)
+		}
+	default:
+		werr = probereport.WriteText(w, r)
 	}
-	if err := write(w, r); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	if werr != nil {
+		return fmt.Errorf("write report: %w", werr)
 	}
 	return nil
 }
@@ -352,18 +371,4 @@ func writeHgrm(path string, r *probe.Result) error {
 		return fmt.Errorf("--hgrm: %w", err)
 	}
 	return nil
-}
-
-// verdict is the one line on stderr that says why the exit status is 1.
-func verdict(r *probe.Result) error {
-	if r.OK() {
-		return nil
-	}
-	if r.Mode == probe.ModeThroughput {
-		return fmt.Errorf("%s: stream failed: %s", r.Target, r.Aborted)
-	}
-	if r.Aborted != "" {
-		return fmt.Errorf("%s: stopped after %d round trips: %s", r.Target, r.Sent, r.Aborted)
-	}
-	return fmt.Errorf("%s: %d of %d round trips lost, %d corrupt", r.Target, r.Lost, r.Sent, r.Corrupt)
 }

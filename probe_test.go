@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,12 +98,15 @@ func TestProbeCountsAMisbehavingServerAndExits1(t *testing.T) {
 
 	url := "udp://" + pc.LocalAddr().String()
 	out, stderr, code := runCLI(t, nil, "probe", url, "--count", "10", "--warmup", "0", "--timeout", "200ms", "--json")
-	var got struct{ Sent, Received, Lost, Corrupt int }
+	var got struct {
+		Sent, Received, Lost, Corrupt int
+		Error                         struct{ Code string }
+	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
 	}
-	if got.Sent != 10 || got.Received != 8 || got.Lost != 1 || got.Corrupt != 1 {
-		t.Errorf("sent/received/lost/corrupt = %d/%d/%d/%d, want 10/8/1/1", got.Sent, got.Received, got.Lost, got.Corrupt)
+	if got.Sent != 10 || got.Received != 8 || got.Lost != 1 || got.Corrupt != 1 || got.Error.Code != "lost" {
+		t.Errorf("sent/received/lost/corrupt = %d/%d/%d/%d, error %q; want 10/8/1/1, lost", got.Sent, got.Received, got.Lost, got.Corrupt, got.Error.Code)
 	}
 	want := fmt.Sprintf("loopback: %s: 1 of 10 round trips lost, 1 corrupt\n", url)
 	if code != 1 || stderr != want {
@@ -279,5 +283,128 @@ func TestProbeChecksOutputFilesFirst(t *testing.T) {
 	if c, err := ln.Accept(); err == nil {
 		c.Close()
 		t.Error("the probe connected before refusing --hgrm")
+	}
+}
+
+// probeDoc is what a script reads from --json.
+type probeDoc struct {
+	OK    bool    `json:"ok"`
+	Addr  *string `json:"addr"`
+	Sent  int     `json:"sent"`
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	RTT map[string]any `json:"rtt_us"`
+}
+
+// onlyDoc decodes stdout as exactly one JSON document.
+func onlyDoc(t *testing.T, stdout string) probeDoc {
+	t.Helper()
+	var d probeDoc
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&d); err != nil || dec.More() {
+		t.Fatalf("stdout is not one JSON document (%v):\n%s", err, stdout)
+	}
+	return d
+}
+
+// stallAfter is a TCP echo for 64-byte requests that answers n of them
+// and then reads on without answering.
+func stallAfter(t *testing.T, n int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(cliTimeout))
+		buf := make([]byte, 64)
+		for i := 0; ; i++ {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			if i < n {
+				c.Write(buf)
+			}
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return "tcp://" + ln.Addr().String()
+}
+
+// TestProbeJSONOnEveryOutcome: whatever ends the probe, --json prints one
+// document with ok false and an error whose code says what, and the line
+// on stderr is its message.
+func TestProbeJSONOnEveryOutcome(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	refusedTCP, refusedUDP := freeURL(t, "tcp"), freeURL(t, "udp")
+	tests := []struct {
+		name string
+		args []string
+		code string
+	}{
+		{"refused tcp", []string{refusedTCP, "--json"}, "refused"},
+		{"refused udp", []string{refusedUDP, "--json"}, "refused"},
+		{"unresolvable", []string{"tcp://nowhere.onion:7", "--json"}, "unresolvable"},
+		{"no reply", []string{stallAfter(t, 0), "--json", "--timeout", "200ms"}, "no_reply"},
+		{"timeout", []string{stallAfter(t, 3), "--json", "--timeout", "200ms", "--warmup", "0"}, "timeout"},
+		{"assertion", []string{s.tcp, "--json", "--count", "20", "--assert", "p50<1ns"}, "assertion"},
+		{"jsonl", []string{refusedTCP, "--output", "jsonl"}, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr, code := runCLI(t, nil, append([]string{"probe"}, tt.args...)...)
+			d := onlyDoc(t, out)
+			if code != 1 || d.OK || d.Error == nil || d.Error.Code != tt.code {
+				t.Fatalf("exit %d, document %s; want exit 1, ok false, error code %s", code, out, tt.code)
+			}
+			if want := "loopback: " + d.Error.Message + "\n"; !strings.HasSuffix(stderr, want) {
+				t.Errorf("stderr %q does not end with the error's message %q", stderr, want)
+			}
+		})
+	}
+	out, _, code := runCLI(t, nil, "probe", "--json", "tcp://nowhere.onion:7")
+	if d := onlyDoc(t, out); code != 1 || d.Addr != nil || d.RTT != nil || !strings.Contains(out, `"elapsed_s":null`) {
+		t.Errorf("unresolvable: addr, rtt_us and elapsed_s are not null: %s", out)
+	}
+	out, _, code = runCLI(t, nil, "probe", "--json", s.udp, "--count", "5")
+	if d := onlyDoc(t, out); code != 0 || !d.OK || d.Error != nil || !strings.Contains(out, `"error":null`) {
+		t.Errorf("success: exit %d, %s; want exit 0, ok true, error null", code, out)
+	}
+}
+
+// freeURL is a URL on 127.0.0.1 where nothing listens, as far as the
+// test can tell.
+func freeURL(t *testing.T, network string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.Close()
+	return network + "://" + pc.LocalAddr().String()
+}
+
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, nil, "check", "--json", "--count", "20", "--warmup", "2")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("exit %d, %d lines, stderr %q; want 0 and one line per protocol:\n%s", code, len(lines), stderr, out)
+	}
+	for _, l := range lines {
+		if d := onlyDoc(t, l); !d.OK || d.Error != nil || d.Sent != 20 {
+			t.Errorf("line %s: want ok, error null, 20 sent", l)
+		}
 	}
 }

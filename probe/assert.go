@@ -164,7 +164,7 @@ func parseValue(kind metricKind, s string) (float64, bool) {
 }
 
 // CheckAssertions returns nil when every assertion holds, else an error
-// whose text is one line naming each failed one with the measured value,
+// (of kind ErrAssertion) whose text is one line naming each failed one with the measured value,
 // e.g. `assert p99<200us failed: p99 = 312.4 µs`, joined by "; ". m holds
 // the run's metrics by the names and in the units Assertion documents. An
 // assertion on a metric missing from m fails too, as not measured
@@ -200,7 +200,7 @@ func checkAssertions(as []Assertion, m map[string]float64, above map[string]bool
 	if failed == nil {
 		return nil
 	}
-	return errors.New(strings.Join(failed, "; "))
+	return withKind(ErrAssertion, errors.New(strings.Join(failed, "; ")))
 }
 
 // holdsAbove reports whether a holds for every value of at least low: only

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"time"
 
@@ -154,7 +155,7 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		l.remember(slotLost)
 		l.log.Debug().Uint64("seq", l.seq).Msg("reply lost")
 		if !l.udp {
-			l.res.Aborted = l.timeoutReason()
+			l.res.abort(withKind(l.kind(ErrTimeout), errors.New(l.timeoutReason())))
 		}
 		return l.udp
 	case outInterrupted:

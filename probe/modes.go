@@ -50,7 +50,7 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options, t *tally
 	out, in := make([]byte, o.Size), make([]byte, o.Size)
 	for i := uint64(0); !t.counted(i) || o.Duration > 0 || i-t.warmup < uint64(o.Count); i++ {
 		if ctx.Err() != nil {
-			res.Aborted, res.Interrupted = "interrupted", true
+			res.interrupt()
 			break
 		}
 		if i == t.warmup {
@@ -79,7 +79,7 @@ func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in [
 	start := time.Now()
 	conn, connect, err := dialTCP(ctx, addr, o.Timeout)
 	if err != nil {
-		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
+		res.abort(fmt.Errorf("connection %d: %w", seq+1, err))
 		return false
 	}
 	fill(out, seq, 0)
@@ -96,7 +96,7 @@ func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in [
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		t.lost(seq, start)
 	case err != nil:
-		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
+		res.abort(withKind(ioKind(err), fmt.Errorf("connection %d: %w", seq+1, err)))
 		return false
 	case !bytes.Equal(in, out):
 		t.corrupt(seq, start, total)
@@ -146,10 +146,10 @@ func runStream(ctx context.Context, c opened, res *Result, o Options, pub *publi
 	// The reader's error says what went wrong; the writer's is then only
 	// that it was stopped.
 	if err := cmpErr(rerr, <-werr); err != nil && res.Aborted == "" {
-		res.Aborted = err.Error()
+		res.abort(err)
 	}
 	if ctx.Err() != nil {
-		res.Aborted, res.Interrupted = "interrupted", true
+		res.interrupt()
 	}
 }
 
@@ -179,7 +179,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("write after %d bytes: %w", off, err)
+			return withKind(ioKind(err), fmt.Errorf("write after %d bytes: %w", off, err))
 		}
 	}
 	res.BytesSent, res.SendFor = off, time.Since(start)
@@ -202,7 +202,7 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 		if !bytes.Equal(buf[:n], pat[p:p+uint64(n)]) {
 			res.Corrupt++
 			res.BytesReceived = off
-			return fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n))
+			return withKind(ErrCorrupt, fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n)))
 		}
 		off += uint64(n)
 		add(received, n)
@@ -215,7 +215,19 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("read after %d bytes: %w", off, err)
+			return withKind(streamKind(err, off), fmt.Errorf("read after %d bytes: %w", off, err))
 		}
 	}
+}
+
+// streamKind is the kind of a read error of the stream after off bytes: an
+// echo that never sent a byte is no echo at all.
+func streamKind(err error, off uint64) error {
+	switch {
+	case off == 0 && errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrNoReply
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrTimeout
+	}
+	return ioKind(err)
 }

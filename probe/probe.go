@@ -40,13 +40,6 @@ const MaxUDPSize = 65507
 // socket buffers of both directions; 1 MiB does on any current kernel.
 const MaxTCPSize = 1 << 20
 
-// ErrRefused means nothing was listening on the target address.
-var ErrRefused = errors.New("connection refused")
-
-// ErrTimeout means the connection could not be set up within
-// Options.Timeout.
-var ErrTimeout = errors.New("timed out")
-
 // Options control one run. The zero Log is a disabled logger.
 type Options struct {
 	Count    int           // round trips recorded (ignored when Duration > 0)
@@ -146,28 +139,37 @@ func (e *OptionError) Error() string {
 
 func (e *OptionError) Unwrap() error { return e.Err }
 
-// Run probes t. It returns an error and a nil Result only when the target
-// could not be reached at all: invalid options, a failed DNS lookup, a
-// refused or timed-out connect, or (for UDP) an ICMP port unreachable
-// before any reply arrived. A refusal wraps ErrRefused and reads
-// "connection refused: nothing listening on 127.0.0.1:7".
+// Run probes t. It always returns a Result: with an error, the Result
+// holds what was set and learnt before it (the address tried, the clock),
+// and nothing measured. The error is one of the kinds in errors.go when
+// the target could not be reached at all: a failed DNS lookup, a refused,
+// unreachable or timed-out connect, or (for UDP) an ICMP port unreachable
+// before any reply arrived; or an *OptionError for options it refuses. A
+// refusal reads "connection refused: nothing listening on 127.0.0.1:7".
 //
 // Anything that goes wrong once round trips have started is counted in the
-// Result, and Result.Aborted says why the run stopped early. When ctx is
-// cancelled Run stops promptly, even in the middle of a read, and returns
-// the partial Result with Aborted "interrupted"; if that happens before the
-// connection is set up, the error wraps ctx.Err() instead.
+// Result, and Result.Err says whether the run proved the target healthy,
+// and why not. When ctx is cancelled Run stops promptly, even in the
+// middle of a read, and returns the partial Result, Interrupted; if that
+// happens before the connection is set up, the error wraps ErrInterrupted
+// and context.Cause(ctx).
 func Run(ctx context.Context, t Target, o Options) (*Result, error) {
+	res := NewResult(t, o)
 	if err := t.check(); err != nil {
-		return nil, err
+		return res, err
 	}
 	if err := o.Validate(t.Network); err != nil {
-		return nil, err
+		return res, err
 	}
-	clock := MeasureClock()
+	res.Clock = MeasureClock()
 	conns, err := openAll(ctx, t, o)
 	if err != nil {
-		return nil, err
+		res.Addr = conns[0].addr
+		if errors.Is(err, ErrInterrupted) {
+			res.interrupt()
+			res.cause = context.Cause(ctx)
+		}
+		return res, err
 	}
 	results := make([]*Result, len(conns))
 	errs := make([]error, len(conns))
@@ -182,13 +184,17 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	stopReports()
+	clock := res.Clock
+	res = merge(results)
+	res.Clock = clock
+	if res.Interrupted {
+		res.cause = context.Cause(ctx)
+	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 	}
-	res := merge(results)
-	res.Clock = clock
 	return res, nil
 }
 
@@ -198,7 +204,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	defer c.conn.Close() // a mode may close it first; closing twice is harmless
 	log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
 	log.Debug().Dur("connect", c.connect).Msg("connected")
-	res := newResult(t, o)
+	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
 	switch o.Mode {
 	case ModeConnect:

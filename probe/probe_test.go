@@ -84,8 +84,11 @@ func TestRunRefused(t *testing.T) {
 			if err == nil || err.Error() != want {
 				t.Fatalf("Run error = %v, want %q", err, want)
 			}
-			if !errors.Is(err, ErrRefused) || r != nil {
-				t.Errorf("errors.Is(err, ErrRefused) = %v, result %v; want true, nil", errors.Is(err, ErrRefused), r)
+			// The Result says what was learnt: the address tried, and that
+			// nothing was measured.
+			if !errors.Is(err, ErrRefused) || ErrorCode(err) != "refused" || r.Addr.Port() != target.Port || r.Sent != 0 || r.Received != 0 {
+				t.Errorf("errors.Is(err, ErrRefused) = %v, code %q, result %+v; want true, refused, the address and nothing sent",
+					errors.Is(err, ErrRefused), ErrorCode(err), r)
 			}
 		})
 	}
@@ -217,8 +220,8 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	cancel()
 	r, err := Run(ctx, target, Options{Count: 5, Size: 64, Timeout: time.Hour})
 	want := fmt.Sprintf("interrupted while connecting to %s: context canceled", target)
-	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) || r != nil {
-		t.Errorf("Run = %v, %v; want nil, %q", r, err, want)
+	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) || !errors.Is(err, ErrInterrupted) || !r.Interrupted || r.Sent != 0 {
+		t.Errorf("Run = %+v, %v; want an interrupted Result that measured nothing, %q", r, err, want)
 	}
 }
 
@@ -231,12 +234,12 @@ func TestRunTCPServerGoesAway(t *testing.T) {
 		warmup int
 	}{
 		{"closes before replying", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)) },
-			"server closed the connection after 0 round trips; nothing ever came back: is it an echo server?", 0},
+			"server closed the connection after 0 round trips; nothing came back: is it an echo server?", 0},
 		{"resets after 3", resetAfter(3), "connection reset by peer after 3 round trips", 0},
 		{"never replies", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?", 0},
+			"reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 0},
 		{"never replies in warm-up", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"warm-up reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?", 2},
+			"warm-up reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 2},
 		{"resets in warm-up", resetAfter(1), "connection reset by peer during warm-up (round trip 2 of 3)", 3},
 		{"half a reply", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)); c.Write(make([]byte, 10)); io.Copy(io.Discard, c) },
 			"reply 1 timed out after 100ms (10 of 64 bytes arrived): the TCP stream cannot resynchronise", 0},

@@ -8,7 +8,7 @@ import (
 // tallied is the Result of a connection whose replies took rtts, in
 // order, counted as a run counts them.
 func tallied(t Target, o Options, rtts ...time.Duration) *Result {
-	r := newResult(t, o)
+	r := NewResult(t, o)
 	tl := newTally(o, 0, time.Now(), false)
 	for i, rtt := range rtts {
 		tl.intact(uint64(o.Warmup+i), time.Now(), rtt, rtt)
@@ -43,7 +43,7 @@ func TestResultStats(t *testing.T) {
 	if r.Jitter != 3528 || r.Sent != 1001 || r.Received != 1001 || !r.OK() {
 		t.Errorf("jitter %d, sent %d, received %d, OK() %v; want 3528, 1001, 1001, true", r.Jitter, r.Sent, r.Received, r.OK())
 	}
-	empty := newResult(Target{"udp", "127.0.0.1", 7}, Options{Size: 16})
+	empty := NewResult(Target{"udp", "127.0.0.1", 7}, Options{Size: 16})
 	if empty.Quantile(50) != 0 || empty.Mean() != 0 || empty.StdDev() != 0 || empty.OK() {
 		t.Error("an empty Result reports statistics or OK")
 	}
