@@ -43,7 +43,8 @@ const probeSynopsis = `usage: loopback probe [flags] URL
 
 Measures round trips to an echo server. URL is tcp://host:port, udp://host:port
 or host:port (TCP). Exit 0 when every round trip came back intact, 1 when any was
-lost or corrupt or the target could not be reached, 2 for bad usage.`
+lost or corrupt or the target could not be reached, 2 for bad usage, 130 or 143
+when SIGINT or SIGTERM cut the run short (the report says how far it got).`
 
 // defaultStream is how long --mode throughput streams without --duration:
 // long enough for the rate to settle, short enough for a quick look.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,5 +407,94 @@ func TestCheckJSON(t *testing.T) {
 		if d := onlyDoc(t, l); !d.OK || d.Error != nil || d.Sent != 20 {
 			t.Errorf("line %s: want ok, error null, 20 sent", l)
 		}
+	}
+}
+
+// signals are the ones a shell or a supervisor sends to stop a probe, and
+// the exit status and cause a script then sees.
+var signals = []struct {
+	sig   syscall.Signal
+	code  int
+	cause string
+}{{syscall.SIGINT, 130, "interrupt signal received"}, {syscall.SIGTERM, 143, "terminated signal received"}}
+
+// TestSignalEndsAProbeAsFailed: SIGINT and SIGTERM end a running probe, in
+// every mode, with the partial summary marked interrupted and not ok, and
+// exit 130 or 143 as shells expect, so `probe ... && deploy` stops there.
+func TestSignalEndsAProbeAsFailed(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	modes := []struct {
+		name string
+		args []string
+	}{
+		{"rtt", []string{s.tcp, "--count", "1000000000"}},
+		{"rtt udp scheduled", []string{s.udp, "--rate", "1000", "--duration", "1h"}},
+		{"connect", []string{s.tcp, "--mode", "connect", "--count", "1000000000"}},
+		{"throughput", []string{s.tcp, "--mode", "throughput", "--duration", "1h"}},
+	}
+	for _, m := range modes {
+		for _, sig := range signals {
+			t.Run(m.name+" "+sig.sig.String(), func(t *testing.T) {
+				t.Parallel()
+				// The probe logs "connected" at debug level once it has a
+				// connection: from then on it is measuring.
+				p := startProc(t, append([]string{"probe", "--json", "--log-level", "debug", "--log-format", "json"}, m.args...)...)
+				p.waitLog(t, `"message":"connected"`)
+				last := lastLog(p)
+				p.cmd.Process.Signal(sig.sig)
+				checkInterrupted(t, p, last, sig.code, sig.cause, 1)
+			})
+		}
+	}
+}
+
+// lastLog drains p's stderr, so that a chatty debug log never blocks it,
+// and sends the last line once p has closed it.
+func lastLog(p *proc) <-chan string {
+	last := make(chan string, 1)
+	go func() {
+		var l string
+		for l = range p.logs {
+		}
+		last <- l
+	}()
+	return last
+}
+
+// checkInterrupted waits for p to exit after a signal and checks what a
+// script sees: the exit code, docs JSON documents on stdout, each
+// interrupted and not ok, and the last one's error as the last stderr line.
+func checkInterrupted(t *testing.T, p *proc, last <-chan string, code int, cause string, docs int) {
+	t.Helper()
+	if got := p.wait(t); got != code {
+		t.Errorf("exit %d, want %d", got, code)
+	}
+	var lines []string
+	for p.stdout.Scan() {
+		lines = append(lines, p.stdout.Text())
+	}
+	if len(lines) != docs {
+		t.Fatalf("%d lines on stdout, want %d JSON documents:\n%s", len(lines), docs, strings.Join(lines, "\n"))
+	}
+	var d struct {
+		probeDoc
+		Interrupted bool `json:"interrupted"`
+	}
+	for _, l := range lines {
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		if d.OK || !d.Interrupted || d.Error == nil || d.Error.Code != "interrupted" || !strings.HasSuffix(d.Error.Message, cause) {
+			t.Errorf("document %s; want ok false, interrupted, error interrupted by %q", l, cause)
+		}
+	}
+	select {
+	case l := <-last:
+		if want := "loopback: " + d.Error.Message; l != want {
+			t.Errorf("last line on stderr %q, want %q", l, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("stderr still open 10 s after the process exited")
 	}
 }

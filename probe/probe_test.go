@@ -204,9 +204,14 @@ func TestRunCancelDuringRead(t *testing.T) {
 			if r == nil {
 				return
 			}
-			if r.Aborted != "interrupted" || !r.Interrupted || r.Sent != 2 || r.Received != 2 || !r.OK() {
-				t.Errorf("aborted %q, sent %d, received %d, OK() %v; want interrupted, 2, 2, true",
-					r.Aborted, r.Sent, r.Received, r.OK())
+			// An interrupted run proved nothing, however well it went.
+			if r.Aborted != "interrupted" || !r.Interrupted || r.Sent != 2 || r.Received != 2 || r.OK() || ErrorCode(r.Err()) != "interrupted" {
+				t.Errorf("aborted %q, sent %d, received %d, OK() %v, %v; want interrupted, 2, 2, false, interrupted",
+					r.Aborted, r.Sent, r.Received, r.OK(), r.Err())
+			}
+			want := fmt.Sprintf("%s: interrupted after 2 round trips: context canceled", target)
+			if err := r.Err(); err.Error() != want || !errors.Is(err, context.Canceled) {
+				t.Errorf("Err() = %v, want %q, wrapping the context's cause", err, want)
 			}
 			checkAddsUp(t, r.Counts)
 		})

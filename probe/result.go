@@ -95,11 +95,11 @@ func NewResult(t Target, o Options) *Result {
 }
 
 // OK reports whether the run proved the target healthy: at least one round
-// trip was recorded, every one came back intact, and the run was not
-// aborted. An interruption (Ctrl-C) is not a failure, since the user chose
-// to stop; what was recorded until then must still be perfect.
+// trip was recorded, every one came back intact, and the run was neither
+// aborted nor interrupted. An interrupted run proved nothing: a health
+// check cut short by Ctrl-C must not let `probe ... && deploy` go on.
 func (r *Result) OK() bool {
-	healthy := r.Aborted == "" || r.Interrupted
+	healthy := r.Aborted == "" && !r.Interrupted
 	if r.Mode == ModeThroughput {
 		return healthy && r.Corrupt == 0 && r.BytesSent > 0 && r.BytesReceived == r.BytesSent
 	}
