@@ -498,3 +498,74 @@ func checkInterrupted(t *testing.T, p *proc, last <-chan string, code int, cause
 		t.Error("stderr still open 10 s after the process exited")
 	}
 }
+
+// TestProbeGivesUpOnASilentTarget: with default flags a UDP target that
+// answers nothing (a bound socket that never replies) fails within about
+// a second, not after 110 s of timeouts, and says what it suspects.
+func TestProbeGivesUpOnASilentTarget(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	url := "udp://" + pc.LocalAddr().String()
+	for _, args := range [][]string{{"--json"}, {"--json", "--rate", "100"}, {}} {
+		start := time.Now()
+		out, stderr, code := runCLI(t, nil, append([]string{"probe", url}, args...)...)
+		took := time.Since(start)
+		if code != 1 || took > 3*time.Second || !strings.Contains(stderr, "nothing came back: is it an echo server?") {
+			t.Errorf("%v: exit %d after %v, stderr %q; want exit 1 within 3 s, saying nothing came back", args, code, took, stderr)
+		}
+		if len(args) > 0 {
+			if d := onlyDoc(t, out); d.Error == nil || d.Error.Code != "no_reply" || d.Sent != 0 {
+				t.Errorf("%v: %s; want error no_reply and nothing measured", args, out)
+			}
+		}
+	}
+}
+
+// TestProbeMaxErrors: --max-errors (or its variable) ends a run after
+// that many failed round trips, with the report of what completed.
+func TestProbeMaxErrors(t *testing.T) {
+	t.Parallel()
+	// An echo that answers the warm-up and 5 more datagrams, then nothing.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.SetDeadline(time.Now().Add(cliTimeout))
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if buf[7] < 15 { // the low byte of the big-endian seq
+				pc.WriteTo(buf[:n], from)
+			}
+		}
+	}()
+	defer func() { pc.Close(); <-served }()
+	url := "udp://" + pc.LocalAddr().String()
+	for _, tt := range []struct {
+		args    []string
+		environ []string
+	}{
+		{[]string{"--max-errors", "3"}, nil},
+		{nil, []string{"LOOPBACK_PROBE_MAX_ERRORS=3"}},
+	} {
+		start := time.Now()
+		out, stderr, code := runCLI(t, tt.environ, append([]string{"probe", url, "--json", "--count", "200", "--timeout", "100ms"}, tt.args...)...)
+		d := onlyDoc(t, out)
+		var counts struct{ Received, Lost int }
+		json.Unmarshal([]byte(out), &counts)
+		// Without the limit: 195 timeouts, about 20 s.
+		if code != 1 || time.Since(start) > 10*time.Second || d.Error == nil || d.Error.Code != "max_errors" || d.Sent != 8 || counts.Received != 5 || counts.Lost != 3 {
+			t.Errorf("%v %v: exit %d, %s, stderr %q; want exit 1, 8 sent, 5 received, 3 lost, max_errors", tt.args, tt.environ, code, out, stderr)
+		}
+	}
+}

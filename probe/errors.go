@@ -13,7 +13,8 @@ var (
 	// ErrRefused means nothing was listening on the target address.
 	ErrRefused = errors.New("connection refused")
 	// ErrTimeout means the connection could not be set up within
-	// Options.Timeout, or a TCP reply did not come within it.
+	// Options.Timeout, or a TCP reply (or the stream's echo) did not come
+	// within it.
 	ErrTimeout = errors.New("timed out")
 	// ErrUnresolvable means the target's host name did not resolve.
 	ErrUnresolvable = errors.New("host name not resolved")
@@ -33,6 +34,9 @@ var (
 	ErrLost = errors.New("round trips lost")
 	// ErrCorrupt means replies came back that differ from what was sent.
 	ErrCorrupt = errors.New("corrupt reply")
+	// ErrMaxErrors means the run ended early, once Options.MaxErrors round
+	// trips had failed.
+	ErrMaxErrors = errors.New("max errors reached")
 	// ErrAssertion means a condition of Result.Assert did not hold.
 	ErrAssertion = errors.New("assertion failed")
 )
@@ -50,6 +54,7 @@ var codes = [...]struct {
 	{ErrNoReply, "no_reply"},
 	{ErrTimeout, "timeout"},
 	{ErrClosed, "closed"},
+	{ErrMaxErrors, "max_errors"},
 	{ErrLost, "lost"},
 	{ErrCorrupt, "corrupt"},
 	{ErrAssertion, "assertion"},
@@ -57,8 +62,8 @@ var codes = [...]struct {
 
 // ErrorCode returns a stable, machine-readable name for the kind of
 // failure err is: interrupted, refused, unresolvable, unreachable,
-// no_reply, timeout, closed, lost, corrupt or assertion, and "failed" for
-// an error of no kind above. It returns "" for nil.
+// no_reply, timeout, closed, max_errors, lost, corrupt or assertion, and
+// "failed" for an error of no kind above. It returns "" for nil.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -38,73 +37,6 @@ func (m *Mode) UnmarshalText(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a mode (rtt, connect or throughput)", b)
-}
-
-// runConnects is one connection's share of ModeConnect, counted in t. Its
-// first connection, opened by Run to prove the target reachable, is not a
-// sample. pub, if not nil, gets the counts for interval reports.
-func runConnects(ctx context.Context, c opened, res *Result, o Options, t *tally, pub *published) {
-	c.conn.Close()
-	connects := NewDist()
-	var first time.Time
-	out, in := make([]byte, o.Size), make([]byte, o.Size)
-	for i := uint64(0); !t.counted(i) || o.Duration > 0 || i-t.warmup < uint64(o.Count); i++ {
-		if ctx.Err() != nil {
-			res.interrupt()
-			break
-		}
-		if i == t.warmup {
-			first = time.Now()
-		}
-		if o.Duration > 0 && t.counted(i) && time.Since(first) >= o.Duration {
-			break
-		}
-		if !connectOnce(ctx, c.addr, i, out, in, t, &connects, res, o) {
-			break
-		}
-		pub.publish(t, time.Now(), false)
-	}
-	if !first.IsZero() {
-		res.Elapsed = time.Since(first)
-	}
-	t.fill(res)
-	res.Connects = &connects
-	pub.publish(t, time.Now(), true)
-}
-
-// connectOnce takes sample seq: connect, echo, close, timed whole and with
-// the connect alone. It reports false when the run must stop, with the
-// reason in res.Aborted.
-func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in []byte, t *tally, connects *Dist, res *Result, o Options) bool {
-	start := time.Now()
-	conn, connect, err := dialTCP(ctx, addr, o.Timeout)
-	if err != nil {
-		res.abort(fmt.Errorf("connection %d: %w", seq+1, err))
-		return false
-	}
-	fill(out, seq, 0)
-	conn.SetDeadline(time.Now().Add(o.Timeout))
-	_, err = conn.Write(out)
-	if err == nil {
-		_, err = io.ReadFull(conn, in)
-	}
-	conn.Close()
-	total := time.Since(start)
-	switch {
-	case !t.counted(seq):
-		return err == nil || ctx.Err() == nil
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.lost(seq, start)
-	case err != nil:
-		res.abort(withKind(ioKind(err), fmt.Errorf("connection %d: %w", seq+1, err)))
-		return false
-	case !bytes.Equal(in, out):
-		t.corrupt(seq, start, total)
-	default:
-		t.intact(seq, start, total, total)
-		connects.record(connect)
-	}
-	return true
 }
 
 // streamPeriod is the length of the pattern the throughput stream repeats:

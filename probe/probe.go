@@ -66,7 +66,14 @@ type Options struct {
 	// Samples, if set, gets one Sample per event of every round trip (see
 	// Outcome), from every connection.
 	Samples Sampler
-	Log     zerolog.Logger
+	// MaxErrors, if > 0, ends the run once this many measured round trips
+	// have failed (lost, late or corrupt), over all connections; with
+	// several, those in flight may add a few. The Result then has what
+	// completed, and Err wraps ErrMaxErrors.
+	MaxErrors int
+	Log       zerolog.Logger
+
+	limit *errorLimit // Run's count of failures, for MaxErrors
 }
 
 // Validate reports every option that Run would refuse for a target on
@@ -102,6 +109,9 @@ func (o Options) Validate(network string) error {
 	}
 	if o.Concurrency < 0 {
 		refuse("Concurrency", o.Concurrency, "must not be negative")
+	}
+	if o.MaxErrors < 0 {
+		refuse("MaxErrors", o.MaxErrors, "must not be negative")
 	}
 	if o.Mode != "" && o.Mode != ModeRTT && network != "tcp" {
 		refuse("Mode", o.Mode, "measures TCP only")
@@ -162,12 +172,19 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 		return res, err
 	}
 	res.Clock = MeasureClock()
+	parent := ctx
+	if o.MaxErrors > 0 {
+		var stop context.CancelCauseFunc
+		ctx, stop = context.WithCancelCause(ctx)
+		defer stop(nil)
+		o.limit = &errorLimit{max: uint64(o.MaxErrors), stop: stop}
+	}
 	conns, err := openAll(ctx, t, o)
 	if err != nil {
 		res.Addr = conns[0].addr
 		if errors.Is(err, ErrInterrupted) {
 			res.interrupt()
-			res.cause = context.Cause(ctx)
+			res.cause = context.Cause(parent)
 		}
 		return res, err
 	}
@@ -187,8 +204,13 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	clock := res.Clock
 	res = merge(results)
 	res.Clock = clock
+	if res.Interrupted && parent.Err() == nil && o.limit.reached() {
+		// The sessions stopped as for a signal, but the limit stopped them.
+		res.Interrupted = false
+		res.abort(fmt.Errorf("%w: %d of %d round trips failed (lost, late or corrupt)", ErrMaxErrors, res.Lost+res.Late+res.Corrupt, res.Sent))
+	}
 	if res.Interrupted {
-		res.cause = context.Cause(ctx)
+		res.cause = context.Cause(parent)
 	}
 	for _, err := range errs {
 		if err != nil {

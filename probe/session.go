@@ -135,6 +135,12 @@ func (s *session) fail(err error) bool {
 	return false
 }
 
+// noReply is why a UDP run gives up on a target that answered none of the
+// first n datagrams within d.
+func (s *session) noReply(n uint64, d time.Duration) error {
+	return fmt.Errorf("%w (%d datagram%s sent, none answered within %v)", ErrNoReply, n, plural(n), d)
+}
+
 // kind is the kind of what stopped the run, when it was of kind k: no
 // reply, when nothing ever came back.
 func (s *session) kind(k error) error {
