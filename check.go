@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,11 +65,13 @@ func loadCheck(args, environ []string, stdout, stderr io.Writer) (checkConfig, e
 	if len(l.Args) > 0 {
 		problems = append(problems, config.Usagef("check takes no arguments, got %q", l.Args[0]))
 	}
-	if err := c.options().Validate("udp"); err != nil {
-		problems = append(problems, config.Usagef("%v", err))
-	}
+	problems = append(problems, namedProblems(l, c.options().Validate("udp"), checkFields)...)
 	return c, errors.Join(problems...)
 }
+
+// checkFields maps the fields of probe.Options that the check's settings
+// fill to those settings; the rest are the check's own constants.
+var checkFields = map[string]string{"Count": "Count", "Warmup": "Warmup"}
 
 // options are the probe's options for each protocol of the check; UDP's
 // limits are the narrower, so they are the ones validated.
@@ -83,7 +86,8 @@ const checkTimeout = time.Second
 
 // runCheck is `loopback` alone: start an echo server in this process on
 // 127.0.0.1:0 (and [::1]:0 with --all), probe it over TCP and UDP, and say
-// whether loopback works.
+// whether loopback works. An interruption ends it after the probe it cut
+// short; with --json each probe that ran has its line, on every outcome.
 func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	c, err := loadCheck(args, environ, stdout, stderr)
 	if err != nil {
@@ -95,41 +99,43 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		addrs = append(addrs, "[::1]:0")
 	}
 	var results []*probe.Result
+	var errs []error
 	for _, a := range addrs {
-		rs, err := checkOne(ctx, netip.MustParseAddrPort(a), c, log)
-		if err != nil {
-			return err
+		rs, es := checkOne(ctx, netip.MustParseAddrPort(a), c, log)
+		results, errs = append(results, rs...), append(errs, es...)
+		if ctx.Err() != nil {
+			break
 		}
-		results = append(results, rs...)
 	}
 	if c.JSON {
-		for _, r := range results {
-			if err := probereport.WriteJSON(stdout, r); err != nil {
+		for i, r := range results {
+			if err := probereport.WriteJSON(stdout, r, errs[i]); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
 	} else if err := writeVerdict(stdout, results); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	var errs []error
-	for _, r := range results {
-		errs = append(errs, verdict(r))
-	}
 	return errors.Join(errs...)
 }
 
 // checkOne serves TCP and UDP echo on addr in this process and probes
-// both.
-func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerolog.Logger) ([]*probe.Result, error) {
+// both, or as many as it can before an interruption. It returns each
+// probe's result and what failed it, nil when the probe passed; if the
+// server cannot listen, one result for TCP that measured nothing, and why.
+func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerolog.Logger) ([]*probe.Result, []error) {
 	// The server's per-connection events are noise in a verdict; show them
 	// only when the user asked for debug detail.
 	srvLog := log
 	if c.Log.Level.Level > zerolog.DebugLevel {
 		srvLog = log.Level(zerolog.WarnLevel)
 	}
+	o := c.options()
+	o.Log = log
 	l, err := server.Listen(ctx, addr, true, true)
 	if err != nil {
-		return nil, fmt.Errorf("self-check: %w", err)
+		t := probe.Target{Network: "tcp", Host: addr.Addr().String(), Port: addr.Port()}
+		return []*probe.Result{probe.NewResult(t, o)}, []error{fmt.Errorf("self-check: %w", err)}
 	}
 	srvCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -139,18 +145,20 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerol
 	defer stop()
 
 	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
-	o := c.options()
-	o.Log = log
 	var results []*probe.Result
+	var errs []error
 	for _, network := range []string{"tcp", "udp"} {
 		t := probe.Target{Network: network, Host: addr.Addr().String(), Port: port}
 		r, err := probe.Run(ctx, t, o)
 		if err != nil {
-			return nil, fmt.Errorf("self-check: loopback %s does not work: %w", t, err)
+			err = fmt.Errorf("self-check: loopback %s does not work: %w", t, err)
 		}
-		results = append(results, r)
+		results, errs = append(results, r), append(errs, cmp.Or(err, r.Err()))
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return results, nil
+	return results, errs
 }
 
 // writeVerdict prints one line of judgement and one row per protocol and

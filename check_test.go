@@ -43,3 +43,19 @@ func TestCheckAllAddsIPv6(t *testing.T) {
 		t.Errorf("first line does not name both servers:\n%s", out)
 	}
 }
+
+// TestSignalEndsCheckAsFailed: an interrupted self-check fails as the
+// probe does, with the JSON of the probe it cut short.
+func TestSignalEndsCheckAsFailed(t *testing.T) {
+	t.Parallel()
+	for _, sig := range signals {
+		t.Run(sig.sig.String(), func(t *testing.T) {
+			t.Parallel()
+			p := startProc(t, "check", "--json", "--count", "1000000000", "--log-level", "debug", "--log-format", "json")
+			p.waitLog(t, `"message":"connected"`) // the TCP probe is measuring
+			last := lastLog(p)
+			p.cmd.Process.Signal(sig.sig)
+			checkInterrupted(t, p, last, sig.code, sig.cause, 1)
+		})
+	}
+}

@@ -47,12 +47,20 @@ func notifyTwice(sigs ...os.Signal) (graceful, force context.Context) {
 	force, stopNow := context.WithCancelCause(context.Background())
 	go func() {
 		s := <-ch
-		stop(fmt.Errorf("%v signal received", s))
+		stop(signalError{s})
 		s = <-ch
 		stopNow(fmt.Errorf("second %v signal received", s))
 	}()
 	return graceful, force
 }
+
+// signalError is the cause of the context a signal ended. A command that
+// fails because of it (a probe cut short) exits 128 + the signal's number,
+// as a shell reports a process the signal killed: 130 for SIGINT, 143 for
+// SIGTERM, so that `probe ... && deploy` stops at Ctrl-C.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return fmt.Sprintf("%v signal received", e.sig) }
 
 // run is the whole program with the operating system passed in, so tests
 // can drive it: ctx ends at the first signal, force at the second.
@@ -86,16 +94,21 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2
-// for a usage error (as the flag package does), 1 for anything else.
+// for a usage error (as the flag package does), 128 + n for a failure that
+// signal n caused, 1 for anything else.
 func exitCode(err error) int {
 	if st, ok := errors.AsType[*exitStatus](err); ok {
 		return st.code
 	}
+	sig, signalled := errors.AsType[signalError](err)
+	n, numbered := sig.sig.(syscall.Signal)
 	switch {
 	case err == nil, errors.Is(err, config.ErrHelp):
 		return 0
 	case errors.As(err, new(*config.UsageError)), errors.Is(err, server.ErrNotLoopback):
 		return 2
+	case signalled && numbered:
+		return 128 + int(n)
 	}
 	return 1
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/loopback-dev/loopback/config"
@@ -18,30 +20,32 @@ import (
 // probeConfig is what `loopback probe URL` reads, each setting from its
 // flag or LOOPBACK_PROBE_<KEY>.
 type probeConfig struct {
-	Target   probe.Target  // the positional argument; no flag, no variable
-	Count    int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" help:"round trips to measure"`
-	Duration time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
-	Size     int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
-	Interval time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
-	Rate     float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
-	Conns    int           `env:"CONCURRENCY" deprecated:"LOOPBACK_CONCURRENCY" envDefault:"1" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
-	Timeout  time.Duration `env:"TIMEOUT" deprecated:"LOOPBACK_TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
-	Warmup   int           `env:"WARMUP" deprecated:"LOOPBACK_WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
-	Mode     probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
-	BusyPoll bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
-	Output   output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
-	Every    time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
-	JSON     bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"same as --output json"`
-	Hgrm     string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
-	Assert   assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
-	Log      config.Log
+	Target    probe.Target  // the positional argument; no flag, no variable
+	Count     int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" help:"round trips to measure"`
+	Duration  time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
+	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
+	Interval  time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
+	Rate      float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
+	Conns     int           `env:"CONCURRENCY" deprecated:"LOOPBACK_CONCURRENCY" envDefault:"1" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
+	Timeout   time.Duration `env:"TIMEOUT" deprecated:"LOOPBACK_TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
+	Warmup    int           `env:"WARMUP" deprecated:"LOOPBACK_WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
+	MaxErrors int           `env:"MAX_ERRORS" envDefault:"0" help:"end the run after this many failed round trips (lost, late or corrupt), with the report of what completed (0: no limit)"`
+	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
+	BusyPoll  bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
+	Output    output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
+	Every     time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
+	JSON      bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"same as --output json"`
+	Hgrm      string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
+	Assert    assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
+	Log       config.Log
 }
 
 const probeSynopsis = `usage: loopback probe [flags] URL
 
 Measures round trips to an echo server. URL is tcp://host:port, udp://host:port
 or host:port (TCP). Exit 0 when every round trip came back intact, 1 when any was
-lost or corrupt or the target could not be reached, 2 for bad usage.`
+lost or corrupt or the target could not be reached, 2 for bad usage, 130 or 143
+when SIGINT or SIGTERM cut the run short (the report says how far it got).`
 
 // defaultStream is how long --mode throughput streams without --duration:
 // long enough for the rate to settle, short enough for a quick look.
@@ -70,10 +74,92 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 		c.Every = cmp.Or(c.Every, time.Second)
 	}
 	problems := c.commandLineProblems(l)
-	if err := c.options().Validate(c.Target.Network); err != nil {
-		problems = append(problems, config.Usagef("%v", err))
+	problems = append(problems, namedProblems(l, c.options().Validate(c.Target.Network), probeFields)...)
+	if c.Hgrm != "" {
+		// Checked now, not when the run is over and its result would be lost.
+		if err := checkOutputFile(c.Hgrm); err != nil {
+			problems = append(problems, config.Usagef("%s: %v", named(l, "Hgrm", c.Hgrm), err))
+		}
 	}
 	return c, errors.Join(problems...)
+}
+
+// probeFields maps each field of probe.Options to the setting that fills
+// it, so that the probe's objections name what the user set.
+var probeFields = map[string]string{"Count": "Count", "Duration": "Duration", "Size": "Size", "Interval": "Interval",
+	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll", "MaxErrors": "MaxErrors"}
+
+// namedProblems turns the probe's objections to its options into usage
+// errors, one per problem, each naming the flag or variable the value came
+// from: fields maps an Options field to the settings field that fills it.
+// An objection to a field that no setting fills keeps the probe's words.
+func namedProblems(l config.Loaded, err error, fields map[string]string) []error {
+	var p []error
+	for _, e := range unjoin(err) {
+		oe, ok := errors.AsType[*probe.OptionError](e)
+		if !ok || fields[oe.Field] == "" {
+			p = append(p, config.Usagef("%v", e))
+			continue
+		}
+		p = append(p, config.Usagef("%s: %s", named(l, fields[oe.Field], oe.Value), oe.Why))
+	}
+	return p
+}
+
+// named is a setting as the user gave it, with its value, for a message:
+// --size 70000, or LOOPBACK_PROBE_SIZE=70000.
+func named(l config.Loaded, field, value string) string {
+	switch {
+	case value == "":
+		return l.Name(field)
+	case l.Source(field) == config.Env || l.Source(field) == config.DeprecatedEnv:
+		return l.Name(field) + "=" + value
+	}
+	return l.Name(field) + " " + value
+}
+
+// unjoin returns the errors that errors.Join put in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+// checkOutputFile refuses a path that could not be written once the run is
+// over: its directory must exist and take a new file, and the path must
+// not be a directory or a file that cannot be written. It leaves nothing
+// behind.
+func checkOutputFile(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist", dir)
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return errors.New("is a directory")
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("cannot be written: %w", errors.Unwrap(err))
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(dir, ".loopback-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot create a file in %s: %w", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // commandLineProblems lists the combinations of flags that make no sense
@@ -91,6 +177,9 @@ func (c probeConfig) commandLineProblems(l config.Loaded) []error {
 	}
 	if c.Rate > 0 && c.Interval > 0 {
 		p = append(p, config.Usagef("%s and %s both set the schedule; give one of them", l.Name("Rate"), l.Name("Interval")))
+	}
+	if c.Rate > 0 && c.Conns > 0 && c.options().Interval <= 0 {
+		p = append(p, config.Usagef("%s: %g round trips per second over %d connections is more than one per nanosecond on each", l.Name("Rate"), c.Rate, c.Conns))
 	}
 	if c.Rate > 0 && c.Rate < 0.001 {
 		p = append(p, config.Usagef("%s: %g round trips per second is less than one in 1000 s; give a larger rate", l.Name("Rate"), c.Rate))
@@ -119,6 +208,7 @@ func (c probeConfig) options() probe.Options {
 		Warmup:      c.Warmup,
 		Concurrency: c.Conns,
 		BusyPoll:    c.BusyPoll,
+		MaxErrors:   c.MaxErrors,
 	}
 }
 
@@ -161,6 +251,7 @@ func (a assertions) String() string { return a.text }
 
 // runProbe is `loopback probe URL`: measure, report on stdout, and exit 1
 // unless every round trip came back intact, so it doubles as a health check.
+// With JSON output the report is there on every outcome, failures included.
 func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	c, err := loadProbe(args, environ, stdout, stderr)
 	if err != nil {
@@ -174,29 +265,35 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		o.Samples = samples
 	}
 	live := reportIntervals(&o, c, stdout, stderr)
-	r, err := probe.Run(ctx, c.Target, o)
+	r, runErr := probe.Run(ctx, c.Target, o)
 	if live {
 		fmt.Fprint(stderr, clearLine)
+	}
+	err = outcome(r, runErr, c)
+	if werr := report(stdout, r, c.Output, samples, runErr, err); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// outcome is what ends the probe, the first there is of: the run's error,
+// its verdict, a failure to write --hgrm, and a failed assertion. The
+// distribution is written even for a run that failed, since what it
+// measured may be what the user is after.
+func outcome(r *probe.Result, runErr error, c probeConfig) error {
+	if runErr != nil {
+		return runErr
+	}
+	err := r.Err()
+	if c.Hgrm != "" {
+		if herr := writeHgrm(c.Hgrm, r); herr != nil && err == nil {
+			err = herr
+		}
 	}
 	if err != nil {
 		return err
 	}
-	if samples != nil {
-		if err := samples.Flush(); err != nil {
-			return fmt.Errorf("write samples: %w", err)
-		}
-	} else if err := report(stdout, r, c.Output); err != nil {
-		return err
-	}
-	if c.Hgrm != "" {
-		if err := writeHgrm(c.Hgrm, r); err != nil {
-			return err
-		}
-	}
-	if err := verdict(r); err != nil {
-		return err
-	}
-	if err := probe.CheckAssertions(c.Assert.list, r.Metrics()); err != nil {
+	if err := r.Assert(c.Assert.list); err != nil {
 		return fmt.Errorf("%s: %w", r.Target, err)
 	}
 	return nil
@@ -240,13 +337,25 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 	return live
 }
 
-func report(w io.Writer, r *probe.Result, format output) error {
-	write := probereport.WriteText
-	if format == outputJSON || format == outputJSONL {
-		write = probereport.WriteJSON
+// report writes the report in the chosen format: the table, or the CSV
+// rows, of whatever the run measured; the JSON document on every outcome,
+// with err, what ends the probe.
+func report(w io.Writer, r *probe.Result, format output, samples *probereport.SampleWriter, runErr, err error) error {
+	var werr error
+	switch {
+	case format == outputJSON || format == outputJSONL:
+		werr = probereport.WriteJSON(w, r, err)
+	case runErr != nil: // nothing was measured
+		return nil
+	case samples != nil:
+		if err := samples.Flush(); err != nil {
+			return fmt.Errorf("write samples: %w", err)
+		}
+	default:
+		werr = probereport.WriteText(w, r)
 	}
-	if err := write(w, r); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	if werr != nil {
+		return fmt.Errorf("write report: %w", werr)
 	}
 	return nil
 }
@@ -265,18 +374,4 @@ func writeHgrm(path string, r *probe.Result) error {
 		return fmt.Errorf("--hgrm: %w", err)
 	}
 	return nil
-}
-
-// verdict is the one line on stderr that says why the exit status is 1.
-func verdict(r *probe.Result) error {
-	if r.OK() {
-		return nil
-	}
-	if r.Mode == probe.ModeThroughput {
-		return fmt.Errorf("%s: stream failed: %s", r.Target, r.Aborted)
-	}
-	if r.Aborted != "" {
-		return fmt.Errorf("%s: stopped after %d round trips: %s", r.Target, r.Sent, r.Aborted)
-	}
-	return fmt.Errorf("%s: %d of %d round trips lost, %d corrupt", r.Target, r.Lost, r.Sent, r.Corrupt)
 }

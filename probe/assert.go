@@ -164,13 +164,19 @@ func parseValue(kind metricKind, s string) (float64, bool) {
 }
 
 // CheckAssertions returns nil when every assertion holds, else an error
-// whose text is one line naming each failed one with the measured value,
+// (of kind ErrAssertion) whose text is one line naming each failed one with the measured value,
 // e.g. `assert p99<200us failed: p99 = 312.4 µs`, joined by "; ". m holds
 // the run's metrics by the names and in the units Assertion documents. An
 // assertion on a metric missing from m fails too, as not measured
 // (connect over UDP, say), and so does an Op that ParseAssertions would
 // not have returned.
 func CheckAssertions(as []Assertion, m map[string]float64) error {
+	return checkAssertions(as, m, nil)
+}
+
+// checkAssertions is CheckAssertions where the metrics named in above are
+// lower bounds: the true value is at least m's, and may be any larger.
+func checkAssertions(as []Assertion, m map[string]float64, above map[string]bool) error {
 	var failed []string
 	for _, a := range as {
 		got, ok := m[a.Metric]
@@ -179,18 +185,34 @@ func CheckAssertions(as []Assertion, m map[string]float64) error {
 			continue
 		}
 		holds, err := a.holds(got)
-		if err != nil {
-			failed = append(failed, err.Error())
-			continue
+		if above[a.Metric] && err == nil {
+			holds = a.holdsAbove(got)
 		}
-		if !holds {
+		switch {
+		case err != nil:
+			failed = append(failed, err.Error())
+		case !holds && above[a.Metric]:
+			failed = append(failed, fmt.Sprintf("assert %s failed: %s > %s (above the histogram's range)", a.Text, a.Metric, formatMetric(a.Metric, got)))
+		case !holds:
 			failed = append(failed, fmt.Sprintf("assert %s failed: %s = %s", a.Text, a.Metric, formatMetric(a.Metric, got)))
 		}
 	}
 	if failed == nil {
 		return nil
 	}
-	return errors.New(strings.Join(failed, "; "))
+	return withKind(ErrAssertion, errors.New(strings.Join(failed, "; ")))
+}
+
+// holdsAbove reports whether a holds for every value of at least low: only
+// a lower limit can, and only one that low reaches.
+func (a Assertion) holdsAbove(low float64) bool {
+	switch a.Op {
+	case ">", "!=":
+		return low > a.Value
+	case ">=":
+		return low >= a.Value
+	}
+	return false
 }
 
 func (a Assertion) holds(got float64) (bool, error) {

@@ -25,7 +25,7 @@ func newBenchSession(tb testing.TB, network string, size int) *loop {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	res := newResult(target, o)
+	res := NewResult(target, o)
 	res.Addr = addr
 	s := newSession(0, conn, res, o, o.Log, time.Now(), nil)
 	if err := s.pickReaders(); err != nil { // as run does

@@ -88,6 +88,13 @@ func (b *blocker) arm(deadline time.Time) error {
 	return nil
 }
 
+// armEarly makes even the first read wait only until deadline, as a later
+// read of a round trip does.
+func (b *blocker) armEarly(deadline time.Time) error {
+	b.deadline, b.first = deadline, false
+	return nil
+}
+
 // stop shuts the socket down, which wakes a read or write blocked in the
 // kernel.
 func (b *blocker) stop() {

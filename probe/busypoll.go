@@ -61,6 +61,8 @@ func (sp *spinner) arm(deadline time.Time) error {
 	return nil
 }
 
+func (sp *spinner) armEarly(deadline time.Time) error { return sp.arm(deadline) }
+
 // stop ends a spin, which never parks and so never sees a Go deadline,
 // and wakes a write waiting in the poller.
 func (sp *spinner) stop() {

@@ -22,8 +22,8 @@ func TestRunConnectTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	r, err := Run(t.Context(), target, Options{Count: 1, Size: 64, Timeout: timeout})
 	want := fmt.Sprintf("connect to 127.0.0.1:%d: timed out after 200ms", target.Port)
-	if err == nil || err.Error() != want || !errors.Is(err, ErrTimeout) || r != nil {
-		t.Fatalf("Run = %v, %v; want nil, %q", r, err, want)
+	if err == nil || err.Error() != want || !errors.Is(err, ErrTimeout) || r.Sent != 0 || r.Connect != 0 {
+		t.Fatalf("Run = %+v, %v; want nothing measured, %q", r, err, want)
 	}
 }
 
@@ -48,8 +48,8 @@ func TestRunConnectStopsAtOnceWhenInterrupted(t *testing.T) {
 	select {
 	case got := <-done:
 		want := fmt.Sprintf("interrupted while connecting to tcp://127.0.0.1:%d: context canceled", target.Port)
-		if got.err == nil || got.err.Error() != want || !errors.Is(got.err, context.Canceled) || got.r != nil {
-			t.Fatalf("Run = %v, %v; want nil, %q", got.r, got.err, want)
+		if got.err == nil || got.err.Error() != want || !errors.Is(got.err, context.Canceled) || ErrorCode(got.err) != "interrupted" || !got.r.Interrupted {
+			t.Fatalf("Run = %+v, %v; want an interrupted Result, %q", got.r, got.err, want)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run still connecting 30 s after it was stopped (timeout 1 m)")

@@ -22,7 +22,8 @@ type opened struct {
 }
 
 // openAll sets up Options.Concurrency connections in parallel, or none:
-// if one fails, the others are closed and its error returned.
+// if one fails, the others are closed, and it returns the one that failed
+// alone (no conn, but the address it tried) with its error.
 func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	conns := make([]opened, max(o.Concurrency, 1))
 	errs := make([]error, len(conns))
@@ -41,7 +42,7 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 					c.conn.Close()
 				}
 			}
-			return nil, errs[i]
+			return []opened{{addr: conns[i].addr}}, errs[i]
 		}
 	}
 	return conns, nil
@@ -51,20 +52,21 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 func open(ctx context.Context, t Target, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
 	addrs, err := resolve(ctx, t)
 	if err != nil {
-		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
+		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, withKind(ErrUnresolvable, err))
 	}
 	conn, addr, connect, err := dial(ctx, t.Network, addrs, timeout)
 	if err != nil {
-		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
+		return nil, addr, 0, whyNot(ctx, t, err)
 	}
 	return conn, addr, connect, nil
 }
 
-// whyNot reports an interruption as such, wrapping ctx.Err(), rather than
-// as whatever the resolver or dialer made of the cancelled context.
+// whyNot reports an interruption as such, wrapping ErrInterrupted and the
+// context's cause, rather than as whatever the resolver or dialer made of
+// the cancelled context.
 func whyNot(ctx context.Context, t Target, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted while connecting to %s: %w", t, ctx.Err())
+		return withKind(ErrInterrupted, fmt.Errorf("interrupted while connecting to %s: %w", t, context.Cause(ctx)))
 	}
 	return err
 }
@@ -104,7 +106,7 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	if network == "udp" {
 		c, err := d.DialUDP(ctx, "udp", netip.AddrPort{}, addrs[0])
 		if err != nil {
-			return nil, addrs[0], 0, err
+			return nil, addrs[0], 0, withKind(connectKind(err), err)
 		}
 		return c, addrs[0], 0, nil
 	}
@@ -137,7 +139,7 @@ func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (n
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, 0, fmt.Errorf("connect to %s: %w after %v", addr, ErrTimeout, timeout)
 	}
-	return nil, 0, fmt.Errorf("connect to %s: %w", addr, err)
+	return nil, 0, withKind(connectKind(err), fmt.Errorf("connect to %s: %w", addr, err))
 }
 
 // family orders IPv4 before IPv6.

@@ -14,17 +14,27 @@ import (
 // never delays another.
 type flow struct {
 	*session
-	slots ring   // what became of each datagram in flight, and of recent ones
-	next  uint64 // the next seq to send
-	lo    uint64 // the oldest seq not yet concluded
+	slots   ring   // what became of each datagram in flight, and of recent ones
+	next    uint64 // the next seq to send
+	lo      uint64 // the oldest seq not yet concluded
+	expired bool   // a datagram was given up on
 }
 
 func newFlow(s *session) *flow { return &flow{session: s, slots: newRing(s.o)} }
 
 func (f *flow) run(ctx context.Context) {
 	for {
+		if ctx.Err() != nil { // also when --max-errors was reached
+			f.interrupt()
+			return
+		}
 		now := time.Now()
 		f.expire(now)
+		if f.expired && !f.replied {
+			// The first datagram's timeout ran out and nothing came back.
+			f.res.abort(f.noReply(f.next, f.o.Timeout))
+			return
+		}
 		more := f.moreAt(f.next)
 		if !more && f.lo == f.next {
 			return
@@ -94,7 +104,7 @@ func (f *flow) send(now time.Time) {
 // expire concludes as lost the datagrams older than the timeout, and moves
 // lo to the oldest still pending.
 func (f *flow) expire(now time.Time) {
-	for ; f.lo < f.next; f.lo++ {
+	for ; f.lo < f.next && !f.stopping(); f.lo++ {
 		sl := f.slots.at(f.lo)
 		if sl == nil || sl.state != slotPending {
 			continue
@@ -106,6 +116,11 @@ func (f *flow) expire(now time.Time) {
 	}
 }
 
+// stopping reports whether the run is to end with what it has concluded:
+// the first datagram given up on found a silent target, or the failures
+// reached MaxErrors. Datagrams still pending are then left uncounted.
+func (f *flow) stopping() bool { return f.expired && !f.replied || f.t.lim.reached() }
+
 // conclude records what became of a pending datagram, and tallies it.
 func (f *flow) conclude(sl *slot, st slotState, now time.Time) {
 	sl.state = st
@@ -114,6 +129,7 @@ func (f *flow) conclude(sl *slot, st slotState, now time.Time) {
 		f.t.intact(sl.seq, sl.sent, now.Sub(sl.due), now.Sub(sl.sent))
 	case slotLost:
 		f.t.lost(sl.seq, sl.sent)
+		f.expired = true
 	case slotCorrupt:
 		f.t.corrupt(sl.seq, sl.sent, now.Sub(sl.sent))
 	}

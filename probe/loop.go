@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"time"
 
@@ -153,15 +154,43 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		l.t.lost(l.seq, l.sent)
 		l.remember(slotLost)
 		l.log.Debug().Uint64("seq", l.seq).Msg("reply lost")
-		if !l.udp {
-			l.res.Aborted = l.timeoutReason()
+		switch {
+		case !l.udp:
+			l.res.abort(withKind(l.kind(ErrTimeout), errors.New(l.timeoutReason())))
+			return false
+		case !l.replied && (l.t.counted(l.seq) || l.seq+1 == l.t.warmup || time.Since(l.start) >= l.o.Timeout):
+			// The warm-up, its Timeout, or the first round trip without
+			// one is over, and nothing came back (see timeout).
+			l.res.abort(l.noReply(l.seq+1, l.o.Timeout))
+			return false
 		}
-		return l.udp
+		return true
 	case outInterrupted:
 		l.interrupt()
 		return false
 	}
 	return l.fail(err)
+}
+
+// timeout is how long the current round trip waits for its reply. Until
+// anything comes back, the warm-up's datagrams share one Timeout: a UDP
+// target that answers none of them is given up on after about that long
+// (see account), not after a Timeout per datagram, yet one datagram lost
+// on the way does not condemn a live one. A wait below a millisecond would
+// be rounded up by the kernel's timers anyway.
+func (l *loop) timeout() time.Duration {
+	if l.replied || l.t.counted(l.seq) {
+		return l.o.Timeout
+	}
+	return min(max(l.o.Timeout/time.Duration(l.t.warmup), time.Millisecond), l.o.Timeout)
+}
+
+// arm sets the deadline of a UDP round trip, l.timeout() from now.
+func (l *loop) arm() error {
+	if d := l.timeout(); d < l.o.Timeout {
+		return l.rd.armEarly(time.Now().Add(d))
+	}
+	return l.rd.arm(time.Now().Add(l.o.Timeout))
 }
 
 // remember notes what became of a UDP round trip, so that a second copy of

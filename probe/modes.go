@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -38,73 +37,6 @@ func (m *Mode) UnmarshalText(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a mode (rtt, connect or throughput)", b)
-}
-
-// runConnects is one connection's share of ModeConnect, counted in t. Its
-// first connection, opened by Run to prove the target reachable, is not a
-// sample. pub, if not nil, gets the counts for interval reports.
-func runConnects(ctx context.Context, c opened, res *Result, o Options, t *tally, pub *published) {
-	c.conn.Close()
-	connects := NewDist()
-	var first time.Time
-	out, in := make([]byte, o.Size), make([]byte, o.Size)
-	for i := uint64(0); !t.counted(i) || o.Duration > 0 || i-t.warmup < uint64(o.Count); i++ {
-		if ctx.Err() != nil {
-			res.Aborted, res.Interrupted = "interrupted", true
-			break
-		}
-		if i == t.warmup {
-			first = time.Now()
-		}
-		if o.Duration > 0 && t.counted(i) && time.Since(first) >= o.Duration {
-			break
-		}
-		if !connectOnce(ctx, c.addr, i, out, in, t, &connects, res, o) {
-			break
-		}
-		pub.publish(t, time.Now(), false)
-	}
-	if !first.IsZero() {
-		res.Elapsed = time.Since(first)
-	}
-	t.fill(res)
-	res.Connects = &connects
-	pub.publish(t, time.Now(), true)
-}
-
-// connectOnce takes sample seq: connect, echo, close, timed whole and with
-// the connect alone. It reports false when the run must stop, with the
-// reason in res.Aborted.
-func connectOnce(ctx context.Context, addr netip.AddrPort, seq uint64, out, in []byte, t *tally, connects *Dist, res *Result, o Options) bool {
-	start := time.Now()
-	conn, connect, err := dialTCP(ctx, addr, o.Timeout)
-	if err != nil {
-		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
-		return false
-	}
-	fill(out, seq, 0)
-	conn.SetDeadline(time.Now().Add(o.Timeout))
-	_, err = conn.Write(out)
-	if err == nil {
-		_, err = io.ReadFull(conn, in)
-	}
-	conn.Close()
-	total := time.Since(start)
-	switch {
-	case !t.counted(seq):
-		return err == nil || ctx.Err() == nil
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		t.lost(seq, start)
-	case err != nil:
-		res.Aborted = fmt.Sprintf("connection %d: %v", seq+1, err)
-		return false
-	case !bytes.Equal(in, out):
-		t.corrupt(seq, start, total)
-	default:
-		t.intact(seq, start, total, total)
-		connects.record(connect)
-	}
-	return true
 }
 
 // streamPeriod is the length of the pattern the throughput stream repeats:
@@ -146,10 +78,10 @@ func runStream(ctx context.Context, c opened, res *Result, o Options, pub *publi
 	// The reader's error says what went wrong; the writer's is then only
 	// that it was stopped.
 	if err := cmpErr(rerr, <-werr); err != nil && res.Aborted == "" {
-		res.Aborted = err.Error()
+		res.abort(err)
 	}
 	if ctx.Err() != nil {
-		res.Aborted, res.Interrupted = "interrupted", true
+		res.interrupt()
 	}
 }
 
@@ -179,7 +111,7 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("write after %d bytes: %w", off, err)
+			return withKind(ioKind(err), fmt.Errorf("write after %d bytes: %w", off, err))
 		}
 	}
 	res.BytesSent, res.SendFor = off, time.Since(start)
@@ -202,7 +134,7 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 		if !bytes.Equal(buf[:n], pat[p:p+uint64(n)]) {
 			res.Corrupt++
 			res.BytesReceived = off
-			return fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n))
+			return withKind(ErrCorrupt, fmt.Errorf("the echo differs from what was sent within bytes %d-%d", off, off+uint64(n)))
 		}
 		off += uint64(n)
 		add(received, n)
@@ -215,7 +147,19 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("read after %d bytes: %w", off, err)
+			return withKind(streamKind(err, off), fmt.Errorf("read after %d bytes: %w", off, err))
 		}
 	}
+}
+
+// streamKind is the kind of a read error of the stream after off bytes: an
+// echo that never sent a byte is no echo at all.
+func streamKind(err error, off uint64) error {
+	switch {
+	case off == 0 && errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrNoReply
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ErrTimeout
+	}
+	return ioKind(err)
 }

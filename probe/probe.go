@@ -17,9 +17,11 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,13 +39,6 @@ const MaxUDPSize = 65507
 // whole payload before reading the echo, so the payload must fit in the
 // socket buffers of both directions; 1 MiB does on any current kernel.
 const MaxTCPSize = 1 << 20
-
-// ErrRefused means nothing was listening on the target address.
-var ErrRefused = errors.New("connection refused")
-
-// ErrTimeout means the connection could not be set up within
-// Options.Timeout.
-var ErrTimeout = errors.New("timed out")
 
 // Options control one run. The zero Log is a disabled logger.
 type Options struct {
@@ -71,64 +66,127 @@ type Options struct {
 	// Samples, if set, gets one Sample per event of every round trip (see
 	// Outcome), from every connection.
 	Samples Sampler
-	Log     zerolog.Logger
+	// MaxErrors, if > 0, ends the run once this many measured round trips
+	// have failed (lost, late or corrupt), over all connections; with
+	// several, those in flight may add a few. The Result then has what
+	// completed, and Err wraps ErrMaxErrors.
+	MaxErrors int
+	Log       zerolog.Logger
+
+	limit *errorLimit // Run's count of failures, for MaxErrors
 }
 
-// Validate reports the first option that Run would refuse for a target on
-// network ("tcp" or "udp"), so that a caller can refuse it before any socket
-// is opened.
-func (o Options) Validate(network string) error { return o.check(network) }
-
-func (o Options) check(network string) error {
+// Validate reports every option that Run would refuse for a target on
+// network ("tcp" or "udp"), so that a caller can refuse them all before any
+// socket is opened: nil, or one *OptionError per problem, joined
+// (errors.Join).
+func (o Options) Validate(network string) error {
 	maxSize := MaxTCPSize
 	if network == "udp" {
 		maxSize = MaxUDPSize
 	}
-	switch {
-	case o.Count < 1 && o.Duration <= 0:
-		return fmt.Errorf("count %d: need at least 1 round trip, or a duration", o.Count)
-	case o.Size < MinSize || o.Size > maxSize:
-		return fmt.Errorf("size %d: must be %d-%d bytes for %s", o.Size, MinSize, maxSize, network)
-	case o.Timeout <= 0:
-		return fmt.Errorf("timeout %v: must be positive", o.Timeout)
-	case o.Interval < 0:
-		return fmt.Errorf("interval %v: must not be negative", o.Interval)
-	case o.Warmup < 0:
-		return fmt.Errorf("warm-up %d: must not be negative", o.Warmup)
-	case o.Concurrency < 0:
-		return fmt.Errorf("concurrency %d: must not be negative", o.Concurrency)
-	case o.Mode != "" && o.Mode != ModeRTT && network != "tcp":
-		return fmt.Errorf("mode %s: measures TCP only", o.Mode)
-	case o.Mode == ModeThroughput && o.Duration <= 0:
-		return fmt.Errorf("mode throughput: needs a duration")
-	case o.BusyPoll && !canSpin:
-		return noBusyPoll()
+	var p []error
+	refuse := func(field string, value any, why string) {
+		p = append(p, &OptionError{Field: field, Value: fmt.Sprint(value), Why: why})
 	}
-	return nil
+	if o.Count < 1 && o.Duration <= 0 {
+		refuse("Count", o.Count, "need at least 1 round trip, or a duration")
+	}
+	if o.Duration < 0 {
+		refuse("Duration", o.Duration, "must not be negative")
+	}
+	if o.Size < MinSize || o.Size > maxSize {
+		refuse("Size", o.Size, fmt.Sprintf("must be %d-%d bytes for %s", MinSize, maxSize, network))
+	}
+	if o.Timeout <= 0 {
+		refuse("Timeout", o.Timeout, "must be positive")
+	}
+	if o.Interval < 0 {
+		refuse("Interval", o.Interval, "must not be negative")
+	}
+	if o.Warmup < 0 {
+		refuse("Warmup", o.Warmup, "must not be negative")
+	}
+	if o.Concurrency < 0 {
+		refuse("Concurrency", o.Concurrency, "must not be negative")
+	}
+	if o.MaxErrors < 0 {
+		refuse("MaxErrors", o.MaxErrors, "must not be negative")
+	}
+	if o.Mode != "" && o.Mode != ModeRTT && network != "tcp" {
+		refuse("Mode", o.Mode, "measures TCP only")
+	}
+	if o.Mode == ModeThroughput && o.Duration <= 0 {
+		refuse("Mode", o.Mode, "needs a duration")
+	}
+	if o.BusyPoll && !canSpin {
+		p = append(p, noBusyPoll())
+	}
+	return errors.Join(p...)
 }
 
-// Run probes t. It returns an error and a nil Result only when the target
-// could not be reached at all: invalid options, a failed DNS lookup, a
-// refused or timed-out connect, or (for UDP) an ICMP port unreachable
-// before any reply arrived. A refusal wraps ErrRefused and reads
-// "connection refused: nothing listening on 127.0.0.1:7".
+// OptionError is an Options value that Run refuses. Field names the
+// Options field that holds it, so that a caller can name the flag or the
+// setting the value came from instead; Error reads like
+// "size 70000: must be 16-65507 bytes for udp".
+type OptionError struct {
+	Field string // the Options field: "Count", "Size", "Warmup", ...
+	Value string // the value refused, as the message shows it; "" for BusyPoll
+	Why   string // what is wrong with it
+	Err   error  // what it wraps, if anything: errors.ErrUnsupported for BusyPoll
+}
+
+// optionWords are the Options fields as Error names them.
+var optionWords = map[string]string{"Warmup": "warm-up", "BusyPoll": "busy poll", "MaxErrors": "max errors"}
+
+func (e *OptionError) Error() string {
+	what := cmp.Or(optionWords[e.Field], strings.ToLower(e.Field))
+	if e.Value != "" {
+		what += " " + e.Value
+	}
+	return what + ": " + e.Why
+}
+
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Run probes t. It always returns a Result: with an error, the Result
+// holds what was set and learnt before it (the address tried, the clock),
+// and nothing measured. The error is one of the kinds in errors.go when
+// the target could not be reached at all: a failed DNS lookup, a refused,
+// unreachable or timed-out connect, or (for UDP) an ICMP port unreachable
+// before any reply arrived; or an *OptionError for options it refuses. A
+// refusal reads "connection refused: nothing listening on 127.0.0.1:7".
 //
 // Anything that goes wrong once round trips have started is counted in the
-// Result, and Result.Aborted says why the run stopped early. When ctx is
-// cancelled Run stops promptly, even in the middle of a read, and returns
-// the partial Result with Aborted "interrupted"; if that happens before the
-// connection is set up, the error wraps ctx.Err() instead.
+// Result, and Result.Err says whether the run proved the target healthy,
+// and why not. When ctx is cancelled Run stops promptly, even in the
+// middle of a read, and returns the partial Result, Interrupted; if that
+// happens before the connection is set up, the error wraps ErrInterrupted
+// and context.Cause(ctx).
 func Run(ctx context.Context, t Target, o Options) (*Result, error) {
+	res := NewResult(t, o)
 	if err := t.check(); err != nil {
-		return nil, err
+		return res, err
 	}
-	if err := o.check(t.Network); err != nil {
-		return nil, err
+	if err := o.Validate(t.Network); err != nil {
+		return res, err
 	}
-	clock := MeasureClock()
+	res.Clock = MeasureClock()
+	parent := ctx
+	if o.MaxErrors > 0 {
+		var stop context.CancelCauseFunc
+		ctx, stop = context.WithCancelCause(ctx)
+		defer stop(nil)
+		o.limit = &errorLimit{max: uint64(o.MaxErrors), stop: stop}
+	}
 	conns, err := openAll(ctx, t, o)
 	if err != nil {
-		return nil, err
+		res.Addr = conns[0].addr
+		if errors.Is(err, ErrInterrupted) {
+			res.interrupt()
+			res.cause = context.Cause(parent)
+		}
+		return res, err
 	}
 	results := make([]*Result, len(conns))
 	errs := make([]error, len(conns))
@@ -143,13 +201,22 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	stopReports()
+	clock := res.Clock
+	res = merge(results)
+	res.Clock = clock
+	if res.Interrupted && parent.Err() == nil && o.limit.reached() {
+		// The sessions stopped as for a signal, but the limit stopped them.
+		res.Interrupted = false
+		res.abort(fmt.Errorf("%w: %d of %d round trips failed (lost, late or corrupt)", ErrMaxErrors, res.Lost+res.Late+res.Corrupt, res.Sent))
+	}
+	if res.Interrupted {
+		res.cause = context.Cause(parent)
+	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 	}
-	res := merge(results)
-	res.Clock = clock
 	return res, nil
 }
 
@@ -159,7 +226,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	defer c.conn.Close() // a mode may close it first; closing twice is harmless
 	log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
 	log.Debug().Dur("connect", c.connect).Msg("connected")
-	res := newResult(t, o)
+	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
 	switch o.Mode {
 	case ModeConnect:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,8 +84,11 @@ func TestRunRefused(t *testing.T) {
 			if err == nil || err.Error() != want {
 				t.Fatalf("Run error = %v, want %q", err, want)
 			}
-			if !errors.Is(err, ErrRefused) || r != nil {
-				t.Errorf("errors.Is(err, ErrRefused) = %v, result %v; want true, nil", errors.Is(err, ErrRefused), r)
+			// The Result says what was learnt: the address tried, and that
+			// nothing was measured.
+			if !errors.Is(err, ErrRefused) || ErrorCode(err) != "refused" || r.Addr.Port() != target.Port || r.Sent != 0 || r.Received != 0 {
+				t.Errorf("errors.Is(err, ErrRefused) = %v, code %q, result %+v; want true, refused, the address and nothing sent",
+					errors.Is(err, ErrRefused), ErrorCode(err), r)
 			}
 		})
 	}
@@ -116,6 +121,32 @@ func TestRunBadOptions(t *testing.T) {
 				t.Errorf("Run error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidateNamesEveryProblem: Validate lists every value Run would
+// refuse, each with the Options field it is in, for the caller to name.
+func TestValidateNamesEveryProblem(t *testing.T) {
+	t.Parallel()
+	o := Options{Count: 0, Duration: -1, Size: 8, Timeout: 0, Interval: -1, Warmup: -1, Concurrency: -1, Mode: ModeConnect}
+	err := o.Validate("udp")
+	want := []string{"Count", "Duration", "Size", "Timeout", "Interval", "Warmup", "Concurrency", "Mode"}
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		oe, ok := errors.AsType[*OptionError](e)
+		if !ok {
+			t.Fatalf("%v (%T) is no *OptionError", e, e)
+		}
+		fields = append(fields, oe.Field)
+	}
+	if !slices.Equal(fields, want) {
+		t.Errorf("fields %v, want %v", fields, want)
+	}
+	if lines := strings.Split(err.Error(), "\n"); len(lines) != len(want) || lines[2] != "size 8: must be 16-65507 bytes for udp" {
+		t.Errorf("error text, one line each:\n%v", err)
+	}
+	if err := (Options{Count: 1, Size: 64, Timeout: time.Second}).Validate("tcp"); err != nil {
+		t.Errorf("good options: %v", err)
 	}
 }
 
@@ -173,9 +204,14 @@ func TestRunCancelDuringRead(t *testing.T) {
 			if r == nil {
 				return
 			}
-			if r.Aborted != "interrupted" || !r.Interrupted || r.Sent != 2 || r.Received != 2 || !r.OK() {
-				t.Errorf("aborted %q, sent %d, received %d, OK() %v; want interrupted, 2, 2, true",
-					r.Aborted, r.Sent, r.Received, r.OK())
+			// An interrupted run proved nothing, however well it went.
+			if r.Aborted != "interrupted" || !r.Interrupted || r.Sent != 2 || r.Received != 2 || r.OK() || ErrorCode(r.Err()) != "interrupted" {
+				t.Errorf("aborted %q, sent %d, received %d, OK() %v, %v; want interrupted, 2, 2, false, interrupted",
+					r.Aborted, r.Sent, r.Received, r.OK(), r.Err())
+			}
+			want := fmt.Sprintf("%s: interrupted after 2 round trips: context canceled", target)
+			if err := r.Err(); err.Error() != want || !errors.Is(err, context.Canceled) {
+				t.Errorf("Err() = %v, want %q, wrapping the context's cause", err, want)
 			}
 			checkAddsUp(t, r.Counts)
 		})
@@ -189,8 +225,8 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	cancel()
 	r, err := Run(ctx, target, Options{Count: 5, Size: 64, Timeout: time.Hour})
 	want := fmt.Sprintf("interrupted while connecting to %s: context canceled", target)
-	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) || r != nil {
-		t.Errorf("Run = %v, %v; want nil, %q", r, err, want)
+	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) || !errors.Is(err, ErrInterrupted) || !r.Interrupted || r.Sent != 0 {
+		t.Errorf("Run = %+v, %v; want an interrupted Result that measured nothing, %q", r, err, want)
 	}
 }
 
@@ -203,12 +239,12 @@ func TestRunTCPServerGoesAway(t *testing.T) {
 		warmup int
 	}{
 		{"closes before replying", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)) },
-			"server closed the connection after 0 round trips; nothing ever came back: is it an echo server?", 0},
+			"server closed the connection after 0 round trips; nothing came back: is it an echo server?", 0},
 		{"resets after 3", resetAfter(3), "connection reset by peer after 3 round trips", 0},
 		{"never replies", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?", 0},
+			"reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 0},
 		{"never replies in warm-up", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"warm-up reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?", 2},
+			"warm-up reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 2},
 		{"resets in warm-up", resetAfter(1), "connection reset by peer during warm-up (round trip 2 of 3)", 3},
 		{"half a reply", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)); c.Write(make([]byte, 10)); io.Copy(io.Discard, c) },
 			"reply 1 timed out after 100ms (10 of 64 bytes arrived): the TCP stream cannot resynchronise", 0},

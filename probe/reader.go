@@ -2,7 +2,6 @@ package probe
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -20,8 +19,13 @@ import (
 // a Go deadline per call would arm the runtime's timers several times per
 // round trip, which costs microseconds.
 type reader interface {
-	// arm sets the deadline of the reads and writes that follow.
+	// arm sets the deadline of the reads and writes that follow; the
+	// blocker takes it to be the run's Timeout away, and lets a round
+	// trip's first read wait that long.
 	arm(deadline time.Time) error
+	// armEarly is arm for a deadline sooner than the run's Timeout, which
+	// every read honours.
+	armEarly(deadline time.Time) error
 	// read reads once: one datagram, or what a stream has.
 	read(p []byte) (int, error)
 	// readFull reads exactly len(p) bytes from a stream.
@@ -42,7 +46,7 @@ var errStopped = errors.New("stopped")
 // spin: it reads with read(2) on a non-blocking descriptor, which only
 // Unix systems have. It wraps errors.ErrUnsupported.
 func noBusyPoll() error {
-	return fmt.Errorf("busy poll: spinning on a socket needs a Unix system, not %s: %w", runtime.GOOS, errors.ErrUnsupported)
+	return &OptionError{Field: "BusyPoll", Why: "spinning on a socket needs a Unix system, not " + runtime.GOOS, Err: errors.ErrUnsupported}
 }
 
 // netReader reads through Go's poller with Go deadlines: it works on any
@@ -60,6 +64,8 @@ func (r *netReader) arm(deadline time.Time) error {
 	}
 	return r.conn.SetReadDeadline(deadline)
 }
+
+func (r *netReader) armEarly(deadline time.Time) error { return r.arm(deadline) }
 
 func (r *netReader) read(p []byte) (int, error)     { return r.conn.Read(p) }
 func (r *netReader) readFull(p []byte) (int, error) { return io.ReadFull(r.conn, p) }

@@ -28,9 +28,14 @@ type Result struct {
 
 	// Aborted is non-empty when the run stopped early, and says why.
 	Aborted string
+	// failure is why, as an error of a kind in errors.go, with Aborted for
+	// its text; nil when nothing stopped the run but an interruption.
+	failure error
 	// Interrupted is true when the run stopped because its context was
 	// cancelled; Aborted is then "interrupted".
 	Interrupted bool
+	// cause is why the context was cancelled: the signal, in the command.
+	cause error
 
 	// Dist is the RTT distribution of the received replies. With a send
 	// schedule (Interval > 0) each RTT is timed from when its send was due,
@@ -68,7 +73,9 @@ type Result struct {
 	SendFor                  time.Duration
 }
 
-func newResult(t Target, o Options) *Result {
+// NewResult is the Result of a run of o on t that has measured nothing
+// yet: what Run returns when it fails before the first round trip.
+func NewResult(t Target, o Options) *Result {
 	r := &Result{
 		Target:   t,
 		Size:     o.Size,
@@ -88,15 +95,64 @@ func newResult(t Target, o Options) *Result {
 }
 
 // OK reports whether the run proved the target healthy: at least one round
-// trip was recorded, every one came back intact, and the run was not
-// aborted. An interruption (Ctrl-C) is not a failure, since the user chose
-// to stop; what was recorded until then must still be perfect.
+// trip was recorded, every one came back intact, and the run was neither
+// aborted nor interrupted. An interrupted run proved nothing: a health
+// check cut short by Ctrl-C must not let `probe ... && deploy` go on.
 func (r *Result) OK() bool {
-	healthy := r.Aborted == "" || r.Interrupted
+	healthy := r.Aborted == "" && !r.Interrupted
 	if r.Mode == ModeThroughput {
 		return healthy && r.Corrupt == 0 && r.BytesSent > 0 && r.BytesReceived == r.BytesSent
 	}
 	return healthy && r.Received > 0 && r.Lost == 0 && r.Late == 0 && r.Corrupt == 0
+}
+
+// abort records that the run stopped early because of err, an error of a
+// kind in errors.go (or of none) whose text says why.
+func (r *Result) abort(err error) { r.Aborted, r.failure = err.Error(), err }
+
+// interrupt records that the run stopped because its context ended.
+func (r *Result) interrupt() { r.Aborted, r.Interrupted = "interrupted", true }
+
+// Err returns nil when the run proved the target healthy (OK), and else
+// why not, in one line that starts with the target, as an error of one of
+// the kinds in errors.go: ErrInterrupted (wrapping the context's cause),
+// the kind of what stopped the run early, ErrLost or ErrCorrupt.
+func (r *Result) Err() error {
+	switch {
+	case r.OK():
+		return nil
+	case r.Interrupted:
+		err := fmt.Errorf("%s: interrupted%s", r.Target, r.progress())
+		if r.cause != nil {
+			err = fmt.Errorf("%w: %w", err, r.cause)
+		}
+		return withKind(ErrInterrupted, err)
+	case r.failure != nil && r.Mode == ModeThroughput:
+		return fmt.Errorf("%s: stream failed: %w", r.Target, r.failure)
+	case r.failure != nil:
+		return fmt.Errorf("%s: stopped%s: %w", r.Target, r.progress(), r.failure)
+	case r.Mode == ModeThroughput:
+		return withKind(ErrLost, fmt.Errorf("%s: stream failed: %d of %d bytes came back", r.Target, r.BytesReceived, r.BytesSent))
+	}
+	kind, late := ErrLost, ""
+	if r.Lost+r.Late == 0 {
+		kind = ErrCorrupt
+	}
+	if r.Late > 0 {
+		late = fmt.Sprintf(", %d late", r.Late)
+	}
+	return withKind(kind, fmt.Errorf("%s: %d of %d round trips lost, %d corrupt%s", r.Target, r.Lost, r.Sent, r.Corrupt, late))
+}
+
+// progress says how far the run got, for Err: " after 12 round trips".
+func (r *Result) progress() string {
+	switch r.Mode {
+	case ModeThroughput:
+		return ""
+	case ModeConnect:
+		return fmt.Sprintf(" after %d connection%s", r.Sent, plural(r.Sent))
+	}
+	return fmt.Sprintf(" after %d round trip%s", r.Sent, plural(r.Sent))
 }
 
 // RPS is intact round trips per second over the run, all connections
@@ -163,6 +219,9 @@ func merge(rs []*Result) *Result {
 		jitter += r.jitter / float64(len(rs))
 		if m.Aborted == "" && r.Aborted != "" {
 			m.Aborted, m.Interrupted = fmt.Sprintf("connection %d of %d: %s", i+1, len(rs), r.Aborted), r.Interrupted
+			if r.failure != nil {
+				m.abort(fmt.Errorf("connection %d of %d: %w", i+1, len(rs), r.failure))
+			}
 		}
 	}
 	slices.Sort(connects)
@@ -183,7 +242,9 @@ func newDistLike(d *Dist) *Dist {
 // Metrics names the run's figures for assertions: latencies in
 // nanoseconds, counts, loss in percent and rps in round trips per second.
 // Latencies are absent when nothing came back, so that an assertion on
-// them fails as not measured instead of passing on a zero.
+// them fails as not measured instead of passing on a zero. A percentile
+// above the histogram's range is there as the range's top; Assert knows it
+// for the lower bound it is.
 func (r *Result) Metrics() map[string]float64 {
 	m := map[string]float64{
 		"sent": float64(r.Sent), "received": float64(r.Received), "lost": float64(r.Lost),
@@ -197,8 +258,32 @@ func (r *Result) Metrics() map[string]float64 {
 		return m
 	}
 	for _, st := range r.Dist.Stats() {
-		m[strings.ReplaceAll(st.Name, ".", "")] = float64(st.Value)
+		m[metricName(st)] = float64(st.Value)
 	}
 	m["jitter"] = float64(r.Jitter)
 	return m
+}
+
+// metricName is the name assertions know a statistic by: p99.9 is p999.
+func metricName(st Stat) string { return strings.ReplaceAll(st.Name, ".", "") }
+
+// Assert returns nil when every assertion holds for the run's Metrics,
+// else an error as CheckAssertions words it. A percentile that landed above
+// the histogram's range is known only to exceed its top: an assertion on it
+// holds only when it holds for any value that high, so p99<10ms fails and
+// p99>1s passes.
+func (r *Result) Assert(as []Assertion) error {
+	var above map[string]bool
+	if r.Received > 0 {
+		for _, st := range r.Dist.Stats() {
+			if !st.Above {
+				continue
+			}
+			if above == nil {
+				above = map[string]bool{}
+			}
+			above[metricName(st)] = true
+		}
+	}
+	return checkAssertions(as, r.Metrics(), above)
 }

@@ -59,7 +59,7 @@ func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error)
 func (l *loop) udpRoundTrip(ctx context.Context) (time.Duration, outcome, error) {
 	fill(l.out, l.seq, l.nonce)
 	l.sent = time.Time{}
-	if err := l.rd.arm(time.Now().Add(l.o.Timeout)); err != nil {
+	if err := l.arm(); err != nil {
 		return 0, outFailed, err
 	}
 	if ctx.Err() != nil { // see tcpRoundTrip

@@ -26,7 +26,7 @@ func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn))
 		serve(server)
 		server.Close()
 	}()
-	res := newResult(Target{"tcp", "127.0.0.1", 7}, o)
+	res := NewResult(Target{"tcp", "127.0.0.1", 7}, o)
 	err := newFakeClockSession(client, res, o).run(ctx)
 	client.Close()
 	<-done
@@ -142,8 +142,8 @@ func TestCancelWhileWaiting(t *testing.T) {
 		synctest.Wait() // the first round trip is done; the run waits for the second
 		cancel()
 		r := <-done
-		if !r.Interrupted || r.Sent != 1 || r.Received != 1 || r.Elapsed != 0 || !r.OK() {
-			t.Errorf("interrupted %v, sent %d, received %d, elapsed %v, OK() %v; want true, 1, 1, 0s, true",
+		if !r.Interrupted || r.Sent != 1 || r.Received != 1 || r.Elapsed != 0 || r.OK() {
+			t.Errorf("interrupted %v, sent %d, received %d, elapsed %v, OK() %v; want true, 1, 1, 0s, false",
 				r.Interrupted, r.Sent, r.Received, r.Elapsed, r.OK())
 		}
 	})

@@ -118,10 +118,7 @@ func (s *session) run(ctx context.Context) error {
 	return s.fatal
 }
 
-func (s *session) interrupt() {
-	s.res.Aborted = "interrupted"
-	s.res.Interrupted = true
-}
+func (s *session) interrupt() { s.res.interrupt() }
 
 // fail handles an I/O error that is neither a timeout nor an interruption,
 // and reports false: the run stops.
@@ -131,11 +128,26 @@ func (s *session) fail(err error) bool {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			err = refused(s.res.Addr)
 		}
-		s.fatal = err
+		s.fatal = withKind(connectKind(err), err)
 		return false
 	}
-	s.res.Aborted = s.failReason(err) + s.hint()
+	s.res.abort(withKind(s.kind(ioKind(err)), errors.New(s.failReason(err)+s.hint())))
 	return false
+}
+
+// noReply is why a UDP run gives up on a target that answered none of the
+// first n datagrams within d.
+func (s *session) noReply(n uint64, d time.Duration) error {
+	return fmt.Errorf("%w (%d datagram%s sent, none answered within %v)", ErrNoReply, n, plural(n), d)
+}
+
+// kind is the kind of what stopped the run, when it was of kind k: no
+// reply, when nothing ever came back.
+func (s *session) kind(k error) error {
+	if !s.replied {
+		return ErrNoReply
+	}
+	return k
 }
 
 func (s *session) failReason(err error) string {
@@ -168,7 +180,7 @@ func (s *session) hint() string {
 	if s.replied {
 		return ""
 	}
-	return "; nothing ever came back: is it an echo server?"
+	return "; " + ErrNoReply.Error()
 }
 
 func plural(n uint64) string {

@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"context"
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,12 +68,13 @@ type tally struct {
 	samples Sampler
 	conn    int       // which of the run's connections, for samples
 	start   time.Time // when the run started, for samples
+	lim     *errorLimit
 }
 
 // newTally is one connection's tally for o; reporting gives it a
 // distribution for the RTTs of each interval.
 func newTally(o Options, conn int, start time.Time, reporting bool) tally {
-	t := tally{warmup: uint64(o.Warmup), dist: NewDist(), samples: o.Samples, conn: conn, start: start}
+	t := tally{warmup: uint64(o.Warmup), dist: NewDist(), samples: o.Samples, conn: conn, start: start, lim: o.limit}
 	if o.Interval > 0 {
 		raw := NewDist()
 		t.raw = &raw
@@ -125,6 +128,7 @@ func (t *tally) corrupt(seq uint64, sent time.Time, rtt time.Duration) {
 	t.Sent++
 	t.Corrupt++
 	t.sample(seq, sent, rtt, OutcomeCorrupt)
+	t.lim.fail()
 }
 
 // lost concludes seq with no reply before its timeout.
@@ -135,6 +139,7 @@ func (t *tally) lost(seq uint64, sent time.Time) {
 	t.Sent++
 	t.Lost++
 	t.sample(seq, sent, 0, OutcomeLost)
+	t.lim.fail() // a late reply later makes it no less a failure
 }
 
 // late counts the intact reply to seq that came after its timeout: seq was
@@ -193,3 +198,22 @@ func (t *tally) fill(r *Result) {
 	r.Dist, r.Raw = t.dist, t.raw
 	r.jitter, r.Jitter = t.jitter, time.Duration(math.Round(t.jitter))
 }
+
+// errorLimit ends a run once Options.MaxErrors measured round trips have
+// failed (lost, late or corrupt) over all its connections, by cancelling
+// the run's context; the sessions then stop as they stop for a signal.
+type errorLimit struct {
+	max    uint64
+	failed atomic.Uint64
+	stop   context.CancelCauseFunc
+}
+
+// fail counts one failed round trip; l may be nil: no limit.
+func (l *errorLimit) fail() {
+	if l != nil && l.failed.Add(1) == l.max {
+		l.stop(ErrMaxErrors)
+	}
+}
+
+// reached reports whether the run has had as many failures as it allows.
+func (l *errorLimit) reached() bool { return l != nil && l.failed.Load() >= l.max }

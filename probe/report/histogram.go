@@ -41,10 +41,24 @@ type histRow struct {
 // significant digits). The cumulative percent is truncated, so 100.00%
 // appears on the last row only.
 func WriteHistogram(w io.Writer, h *hdrhistogram.Histogram, width int) error {
+	return writeHistogram(w, h, 0, width)
+}
+
+// writeHistogram is WriteHistogram with a last row for the values above
+// the histogram's range, when there are any: the text report's drawing.
+func writeHistogram(w io.Writer, h *hdrhistogram.Histogram, above uint64, width int) error {
 	if width < 1 {
 		return fmt.Errorf("histogram width %d: want at least 1 column", width)
 	}
 	rows := histRows(h)
+	labels := make([]string, len(rows))
+	for i, r := range rows {
+		labels[i] = fmt.Sprintf("%8s – %-8s", fmtBinEdge(r.lo), fmtBinEdge(r.hi))
+	}
+	if above > 0 {
+		rows = append(rows, histRow{count: int64(above)})
+		labels = append(labels, fmt.Sprintf("%-19s", "   "+aboveRange))
+	}
 	if len(rows) == 0 {
 		_, err := io.WriteString(w, "rtt histogram: no round trips recorded\n")
 		return err
@@ -57,10 +71,10 @@ func WriteHistogram(w io.Writer, h *hdrhistogram.Histogram, width int) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%-19s  %s  %*s    cum%%\n", "rtt", strings.Repeat(" ", width), countWidth, "count")
 	var cum int64
-	for _, r := range rows {
+	for i, r := range rows {
 		cum += r.count
 		pct := cum * 10000 / total // hundredths of a percent, truncated
-		fmt.Fprintf(&b, "%8s – %-8s  %s  %*d  %3d.%02d%%\n", fmtBinEdge(r.lo), fmtBinEdge(r.hi),
+		fmt.Fprintf(&b, "%s  %s  %*d  %3d.%02d%%\n", labels[i],
 			drawBar(r.count, top, width), countWidth, r.count, pct/100, pct%100)
 	}
 	_, err := w.Write(b.Bytes())

@@ -24,7 +24,7 @@ func WriteIntervalText(w io.Writer, iv *probe.Interval) error {
 	}
 	line := fmt.Sprintf("%s  sent %d  lost %d  corrupt %d", span, iv.Sent, iv.Lost, iv.Corrupt)
 	if iv.Count() > 0 {
-		line += fmt.Sprintf("  %s p50 %s  p99 %s  max %s", what, human.Duration(iv.Quantile(50)), human.Duration(iv.Quantile(99)), human.Duration(iv.Max))
+		line += fmt.Sprintf("  %s p50 %s  p99 %s  max %s", what, quantile(&iv.Dist, 50), quantile(&iv.Dist, 99), human.Duration(iv.Max))
 	}
 	_, err := fmt.Fprintf(w, "%s  %.0f %s\n", line, iv.RPS(), unit)
 	return err

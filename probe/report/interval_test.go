@@ -18,7 +18,7 @@ func TestWriteInterval(t *testing.T) {
 	}{
 		{"rtt", probe.Interval{Mode: probe.ModeRTT, From: time.Second, To: 2 * time.Second, Sent: 5, Received: 4, Lost: 1, Late: 1, Dist: rtts},
 			"  1.00-2.00 s  sent 5  lost 1  corrupt 0  rtt p50 19.0 µs  p99 95.0 µs  max 95.0 µs  4 round trips/s\n",
-			`{"interval":true,"mode":"rtt","from_s":1,"to_s":2,"sent":5,"received":4,"lost":1,"corrupt":0,"late":1,"dup":0,"round_trips_per_s":4,"rtt_us":{"min":18,"mean":38.006,"stddev":32.918,"p50":19.007,"p90":95,"p99":95,"p999":95,"max":95}}` + "\n"},
+			`{"interval":true,"mode":"rtt","from_s":1,"to_s":2,"sent":5,"received":4,"lost":1,"corrupt":0,"late":1,"dup":0,"round_trips_per_s":4,"rtt_us":{"min":18,"mean":38.006,"stddev":32.918,"p50":19.007,"p90":95,"p99":95,"p999":95,"max":95,"above_range":0,"above_range_stats":[]}}` + "\n"},
 		{"nothing back", probe.Interval{Mode: probe.ModeRTT, To: 500 * time.Millisecond, Sent: 2, Lost: 2, Dist: probe.NewDist()},
 			"  0.00-0.50 s  sent 2  lost 2  corrupt 0  0 round trips/s\n",
 			`{"interval":true,"mode":"rtt","from_s":0,"to_s":0.5,"sent":2,"received":0,"lost":2,"corrupt":0,"late":0,"dup":0,"round_trips_per_s":0,"rtt_us":null}` + "\n"},

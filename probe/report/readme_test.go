@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"regexp"
@@ -58,23 +59,41 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	}
 	readme := string(b)
 
-	// A result with every optional field: TCP (connect_us), a schedule
-	// (rtt_raw_us), connect times, a stream, an early stop, a read method.
-	r := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 7}, probe.Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second})
-	r.Addr = goldenResults()["tcp"].Addr
-	r.Sent, r.Elapsed, r.SendFor = 2, time.Second, time.Second
-	replies(r, []time.Duration{20 * time.Microsecond, 22 * time.Microsecond}, []time.Duration{19 * time.Microsecond, 21 * time.Microsecond})
-	connects := probe.NewDist(15 * time.Microsecond)
-	r.Connects = &connects
-	r.BytesSent, r.BytesReceived = 1<<20, 1<<20
-	r.Aborted, r.Reads = "interrupted", "by blocking read(2)"
-	var js bytes.Buffer
-	if err := WriteJSON(&js, r); err != nil {
-		t.Fatal(err)
+	// The fields of one protocol or mode are left out of the others, so it
+	// takes three runs to show them all: TCP on a schedule (connect_us,
+	// rtt_raw_us), connect mode (connects_us) and a stream (bytes_*), each
+	// stopped early, with a read method.
+	o := probe.Options{Size: 64, Interval: time.Millisecond, Timeout: time.Second}
+	var runs [3]*probe.Result
+	for i, mode := range []probe.Mode{probe.ModeRTT, probe.ModeConnect, probe.ModeThroughput} {
+		o.Mode = mode
+		r := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 7}, o)
+		r.Addr = goldenResults()["tcp"].Addr
+		r.Sent, r.Elapsed, r.SendFor = 2, time.Second, time.Second
+		replies(r, []time.Duration{20 * time.Microsecond, 22 * time.Microsecond}, []time.Duration{19 * time.Microsecond, 21 * time.Microsecond})
+		connects := probe.NewDist(15 * time.Microsecond)
+		r.Connects = &connects
+		r.BytesSent, r.BytesReceived = 1<<20, 1<<20
+		r.Aborted, r.Reads = "interrupted", "by blocking read(2)"
+		runs[i] = r
 	}
-	got, obj := keysOf(t, js.Bytes())
+	fields := map[string]any{}
+	for _, r := range runs {
+		var js bytes.Buffer
+		if err := WriteJSON(&js, r, errors.New("failed")); err != nil {
+			t.Fatal(err)
+		}
+		_, obj := keysOf(t, js.Bytes())
+		maps.Copy(fields, obj)
+	}
+	obj := fields
+	got := slices.Sorted(maps.Keys(fields))
 	if want := readmeFields(t, readme, "json-summary"); !slices.Equal(got, want) {
 		t.Errorf("JSON fields and README's json-summary table differ\njson:   %v\nREADME: %v", got, want)
+	}
+	sub, _ := json.Marshal(obj["error"])
+	if got, _ := keysOf(t, sub); !slices.Equal(got, readmeFields(t, readme, "json-error")) {
+		t.Errorf("error has %v, README's json-error table %v", got, readmeFields(t, readme, "json-error"))
 	}
 	stats := readmeFields(t, readme, "json-stats")
 	for _, name := range []string{"rtt_us", "rtt_raw_us", "connects_us"} {
@@ -88,7 +107,7 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	// everything shows them all.
 	iv := probe.Interval{Mode: probe.ModeThroughput, To: time.Second, Sent: 2, Received: 2, BytesSent: 1 << 20, BytesReceived: 1 << 20,
 		Dist: probe.NewDist(20 * time.Microsecond)}
-	js.Reset()
+	var js bytes.Buffer
 	if err := WriteIntervalJSON(&js, &iv); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +115,7 @@ func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	if want := readmeFields(t, readme, "json-interval"); !slices.Equal(got, want) {
 		t.Errorf("interval JSON fields and README's json-interval table differ\njson:   %v\nREADME: %v", got, want)
 	}
-	sub, _ := json.Marshal(obj["rtt_us"])
+	sub, _ = json.Marshal(obj["rtt_us"])
 	if got, _ := keysOf(t, sub); !slices.Equal(got, stats) {
 		t.Errorf("an interval's rtt_us has %v, README's json-stats table %v", got, stats)
 	}

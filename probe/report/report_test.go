@@ -2,10 +2,10 @@ package report
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // goldenResults are Results built by hand with fixed values, one per kind
 // of report. Jitter is what the probe computes from these RTTs.
 func goldenResults() map[string]*probe.Result {
-	tcp := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 41234}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	tcp := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 41234}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
 	tcp.Addr = netip.MustParseAddrPort("127.0.0.1:41234")
 	tcp.Connect, tcp.Elapsed = 48312*time.Nanosecond, 31200*time.Microsecond
 	var rtts []time.Duration
@@ -35,7 +35,7 @@ func goldenResults() map[string]*probe.Result {
 	replies(tcp, rtts, nil)
 	tcp.Sent, tcp.Jitter = 1001, 3528
 
-	udp := newResult(probe.Target{Network: "udp", Host: "localhost", Port: 7}, probe.Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
+	udp := probe.NewResult(probe.Target{Network: "udp", Host: "localhost", Port: 7}, probe.Options{Size: 1400, Interval: time.Millisecond, Timeout: 200 * time.Millisecond})
 	udp.Addr = netip.MustParseAddrPort("127.0.0.1:7")
 	udp.Elapsed = 99400 * time.Microsecond
 	udp.Aborted = "connection refused: the echo server went away after 100 round trips"
@@ -47,12 +47,12 @@ func goldenResults() map[string]*probe.Result {
 	replies(udp, corrected, raw)
 	udp.Sent, udp.Lost, udp.Corrupt, udp.Late, udp.Behind, udp.Jitter = 101, 1, 1, 1, 2, 129752
 
-	silent := newResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 9}, probe.Options{Size: 64, Timeout: time.Second})
+	silent := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 9}, probe.Options{Size: 64, Timeout: time.Second})
 	silent.Addr = netip.MustParseAddrPort("127.0.0.1:9")
 	silent.Sent, silent.Lost, silent.Connect, silent.Elapsed = 1, 1, 35100, time.Second
-	silent.Aborted = "reply 1 timed out after 1s: the TCP stream cannot resynchronise; nothing ever came back: is it an echo server?"
+	silent.Aborted = "reply 1 timed out after 1s: the TCP stream cannot resynchronise; nothing came back: is it an echo server?"
 
-	slow := newResult(probe.Target{Network: "udp", Host: "::1", Port: 7}, probe.Options{Size: 16, Timeout: 2 * time.Minute})
+	slow := probe.NewResult(probe.Target{Network: "udp", Host: "::1", Port: 7}, probe.Options{Size: 16, Timeout: 2 * time.Minute})
 	slow.Addr = netip.MustParseAddrPort("[::1]:7")
 	slow.Elapsed = 65 * time.Second
 	slow.Aborted, slow.Interrupted = "interrupted", true
@@ -61,11 +61,22 @@ func goldenResults() map[string]*probe.Result {
 	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
 }
 
-// newResult is a Result of a run of o on t, as probe.Run starts one.
-func newResult(t probe.Target, o probe.Options) *probe.Result {
-	return &probe.Result{Target: t, Size: o.Size, Warmup: o.Warmup, Interval: o.Interval, Timeout: o.Timeout,
-		Dist: probe.NewDist(), Conns: 1, Mode: cmp.Or(o.Mode, probe.ModeRTT)}
+// goldenErrs are what the probe makes of the golden results that stopped
+// early, with the kind it gives them.
+var goldenErrs = map[string]error{
+	"udp-loss": kindErr{probe.ErrClosed, "udp://localhost:7: stopped after 101 round trips: connection refused: the echo server went away after 100 round trips"},
+	"tcp-silent": kindErr{probe.ErrNoReply, "tcp://127.0.0.1:9: stopped after 1 round trip: reply 1 timed out after 1s: " +
+		"the TCP stream cannot resynchronise; nothing came back: is it an echo server?"},
 }
+
+// kindErr is an error of one of the probe's kinds in words of its own.
+type kindErr struct {
+	kind error
+	msg  string
+}
+
+func (e kindErr) Error() string { return e.msg }
+func (e kindErr) Unwrap() error { return e.kind }
 
 // replies makes rtts r's intact replies: timed from when each was due,
 // and from the actual send in raw, if there is a schedule.
@@ -85,7 +96,7 @@ func TestReportGolden(t *testing.T) {
 			if err := WriteText(&text, r); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteJSON(&js, r); err != nil {
+			if err := WriteJSON(&js, r, goldenErrs[name]); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, name+".txt.golden", text.Bytes())
@@ -124,7 +135,49 @@ func TestReportWriteError(t *testing.T) {
 	if err := WriteText(failWriter{}, r); err == nil {
 		t.Error("WriteText hid a write error")
 	}
-	if err := WriteJSON(failWriter{}, r); err == nil {
+	if err := WriteJSON(failWriter{}, r, nil); err == nil {
 		t.Error("WriteJSON hid a write error")
+	}
+}
+
+// TestJSONOnFailure: a run that failed before measuring anything still
+// has its document, with ok false, the error's code and message, and null
+// for every value it has none of, never a 0 standing in.
+func TestJSONOnFailure(t *testing.T) {
+	t.Parallel()
+	r := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 9}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	r.Addr = netip.MustParseAddrPort("127.0.0.1:9")
+	r.Clock = probe.Clock{ReadCost: 40, Resolution: 38}
+	refused := fmt.Errorf("%w: nothing listening on 127.0.0.1:9", probe.ErrRefused)
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r, refused); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "tcp-refused.json.golden", js.Bytes())
+	var got map[string]any
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"ok": false, "error": map[string]any{"code": "refused", "message": "connection refused: nothing listening on 127.0.0.1:9"},
+		"addr": "127.0.0.1:9", "sent": 0.0, "clock_read_ns": 40.0}
+	for _, k := range []string{"connect_us", "elapsed_s", "round_trips_per_s", "jitter_us", "spread_us", "reads", "aborted", "rtt_us"} {
+		want[k] = nil
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || fmt.Sprint(g) != fmt.Sprint(v) {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	// Nothing resolved: no address either; and a success says error null.
+	r.Addr = netip.AddrPort{}
+	js.Reset()
+	WriteJSON(&js, r, errors.New("lookup nowhere.invalid: no such host"))
+	if !bytes.Contains(js.Bytes(), []byte(`"addr":null`)) || !bytes.Contains(js.Bytes(), []byte(`"error":{"code":"failed"`)) {
+		t.Errorf("unresolved: %s", js.Bytes())
+	}
+	js.Reset()
+	WriteJSON(&js, goldenResults()["tcp"], nil)
+	if !bytes.Contains(js.Bytes(), []byte(`"ok":true,"error":null`)) {
+		t.Errorf("success: %s", js.Bytes())
 	}
 }

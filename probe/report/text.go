@@ -31,8 +31,7 @@ func WriteText(w io.Writer, r *probe.Result) error {
 	b.WriteString(counts(r) + "\n")
 	writeTable(r, &b)
 	if r.Received > 1 {
-		fmt.Fprintf(&b, "jitter    %s  spread (p99-p50) %s  %s\n", human.Duration(r.Jitter),
-			human.Duration(r.Quantile(99)-r.Quantile(50)), throughput(r))
+		fmt.Fprintf(&b, "jitter    %s  spread (p99-p50) %s  %s\n", human.Duration(r.Jitter), spread(r), throughput(r))
 	}
 	if r.Clock.ReadCost > 0 {
 		fmt.Fprintf(&b, "clock     %s per reading, %s resolution; %s\n",
@@ -41,7 +40,7 @@ func WriteText(w io.Writer, r *probe.Result) error {
 	writeNotes(r, &b)
 	if r.Received > 0 {
 		b.WriteString("\n")
-		if err := WriteHistogram(&b, r.RTT, histWidth); err != nil {
+		if err := writeHistogram(&b, r.RTT, r.AboveRange, histWidth); err != nil {
 			return err
 		}
 	}
@@ -52,9 +51,9 @@ func WriteText(w io.Writer, r *probe.Result) error {
 // writeNotes writes what the numbers need said about them: values past the
 // histogram, a schedule that slipped, and why the run stopped early.
 func writeNotes(r *probe.Result, b *bytes.Buffer) {
-	if r.OutOfRange > 0 {
-		fmt.Fprintf(b, "note: %d RTT%s above 60 s counted in min and max only, not in mean, stddev or percentiles\n",
-			r.OutOfRange, plural(r.OutOfRange))
+	if r.AboveRange > 0 {
+		fmt.Fprintf(b, "note: %d RTT%s above the histogram's range of %s: in min, max, mean and stddev as measured; a percentile that lands there shows as %s\n",
+			r.AboveRange, plural(r.AboveRange), human.Duration(probe.HistMax), aboveRange)
 	}
 	if r.Behind > 0 {
 		fmt.Fprintf(b, "warning: %.3g%% of sends (%d of %d) went out late: round trips took longer than the %s interval; the corrected row counts that wait\n",
@@ -189,10 +188,34 @@ func writeTable(r *probe.Result, b *bytes.Buffer) {
 	for _, row := range rows {
 		fmt.Fprintf(b, "\n%-10s", row.label)
 		for _, st := range row.d.Stats() {
+			if st.Above {
+				fmt.Fprintf(b, "%9s", aboveRange)
+				continue
+			}
 			fmt.Fprintf(b, "%9.*f", decimals, float64(st.Value)/scale)
 		}
 	}
 	b.WriteString("\n")
+}
+
+// aboveRange stands for a percentile that landed above the histogram's
+// range: all that is known of it.
+var aboveRange = fmt.Sprintf("> %d s", probe.HistMax/time.Second)
+
+// quantile formats percentile pct of d for a person.
+func quantile(d *probe.Dist, pct float64) string {
+	if d.Above(pct) {
+		return aboveRange
+	}
+	return human.Duration(d.Quantile(pct))
+}
+
+// spread is p99 - p50, unknown when p99 is above the histogram's range.
+func spread(r *probe.Result) string {
+	if r.Above(99) {
+		return "unknown (p99 " + aboveRange + ")"
+	}
+	return human.Duration(r.Quantile(99) - r.Quantile(50))
 }
 
 // throughput is the rate of intact round trips over the run.
