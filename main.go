@@ -55,8 +55,19 @@ func notifyTwice(sigs ...os.Signal) (graceful, force context.Context) {
 }
 
 // run is the whole program with the operating system passed in, so tests
-// can drive it: ctx ends at the first signal, force at the second.
+// can drive it: ctx ends at the first signal, force at the second. -V or
+// --version after any command prints the version.
 func run(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, force, args, environ, stdout, stderr)
+	if errors.Is(err, config.ErrVersion) {
+		return printVersion(stdout)
+	}
+	return err
+}
+
+// runCommand runs the command args name, or check when args start with a
+// flag or are empty.
+func runCommand(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	cmd, rest := "check", args
 	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
 		cmd, rest = args[0], args[1:]
@@ -75,8 +86,7 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 	case "ports":
 		return runPorts(rest, environ, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, version())
-		return nil
+		return printVersion(stdout)
 	case "help":
 		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
 	}
@@ -108,7 +118,11 @@ func newLogger(w io.Writer, c config.Log) zerolog.Logger {
 	if format == config.FormatConsole {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
 	}
-	return zerolog.New(w).Level(c.Level.Level).Hook(timestamp{})
+	level := c.Level.Level
+	if c.Quiet {
+		level = max(level, zerolog.WarnLevel)
+	}
+	return zerolog.New(w).Level(level).Hook(timestamp{})
 }
 
 // timestamp stamps each event with sub-second precision. zerolog's own

@@ -63,6 +63,11 @@ func (f *LogFormat) UnmarshalText(b []byte) (err error) {
 	return err
 }
 
+// Values lists the log formats, for completion.
+func (LogFormat) Values() []string {
+	return []string{string(FormatAuto), string(FormatConsole), string(FormatJSON)}
+}
+
 // OneOf returns the allowed value that b names, ignoring case, or an error
 // that lists them all, for a setting that is one of a few words:
 //
@@ -101,6 +106,9 @@ func (l *Level) UnmarshalText(b []byte) error {
 
 // String gives the level's name, for the help text and the start event.
 func (l Level) String() string { return l.Level.String() }
+
+// Values lists the levels UnmarshalText accepts, for completion.
+func (Level) Values() []string { return []string{"trace", "debug", "info", "warn", "error"} }
 
 var errNegative = errors.New("must not be negative")
 
