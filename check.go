@@ -24,10 +24,10 @@ import (
 // checkConfig is what `loopback check` (and `loopback` alone) reads, each
 // setting from its flag or LOOPBACK_CHECK_<KEY>.
 type checkConfig struct {
-	Count  int  `env:"COUNT" envDefault:"1000" help:"round trips per protocol"`
+	Count  int  `env:"COUNT" envDefault:"1000" short:"c" help:"round trips per protocol"`
 	Warmup int  `env:"WARMUP" envDefault:"100" help:"round trips per protocol before measuring"`
 	All    bool `env:"ALL" envDefault:"false" help:"check IPv6 loopback (::1) too, side by side"`
-	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print each probe result as a JSON object, one per line"`
+	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print each probe result as a JSON object, one per line"`
 	Log    config.Log
 }
 

@@ -19,8 +19,8 @@ import (
 // flag or LOOPBACK_PROBE_<KEY>.
 type probeConfig struct {
 	Target   probe.Target  // the positional argument; no flag, no variable
-	Count    int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" help:"round trips to measure"`
-	Duration time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
+	Count    int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" short:"c" help:"round trips to measure"`
+	Duration time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"measure for this long instead of --count (0: use --count)"`
 	Size     int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
 	Interval time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
 	Rate     float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
@@ -31,7 +31,7 @@ type probeConfig struct {
 	BusyPoll bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output   output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
 	Every    time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
-	JSON     bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"same as --output json"`
+	JSON     bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"same as --output json"`
 	Hgrm     string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
 	Assert   assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
 	Log      config.Log

@@ -32,7 +32,7 @@ type serveConfig struct {
 	MaxConns     int             `env:"MAX_CONNS" deprecated:"LOOPBACK_MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
 	IdleTimeout  time.Duration   `env:"IDLE_TIMEOUT" deprecated:"LOOPBACK_IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
 	WriteTimeout time.Duration   `env:"WRITE_TIMEOUT" envDefault:"5s" help:"close a TCP connection whose echo the client has not read for this long (0: only the idle timeout)"`
-	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
+	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"stop by itself after this long (0: run until a signal)"`
 	DrainTimeout time.Duration   `env:"DRAIN_TIMEOUT" deprecated:"LOOPBACK_DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
 	MinSrcPort   int             `env:"UDP_MIN_SOURCE_PORT" envDefault:"1024" arg:"port" help:"answer no UDP datagram from a source port below this, where echo, chargen, DNS and NTP live (1: every port)"`

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The conventions people type without reading the help: -V and --version
+// anywhere, short flags.
+
+func TestVersionAnywhere(t *testing.T) {
+	t.Parallel()
+	want := version() + "\n"
+	for _, args := range [][]string{
+		{"--version"}, {"-V"}, {"version"}, {"serve", "-V"}, {"serve", "--proto", "udp", "--version"},
+		{"probe", "--version"}, {"probe", "tcp://127.0.0.1:7", "-c", "3", "-V"}, {"check", "-V"},
+		{"explain", "-V"}, {"who", "--version"}, {"ports", "-V"},
+		{"-c", "many", "-V"}, // beside a bad value, the version is still what was asked for
+	} {
+		out, stderr, code := runCLI(t, []string{}, args...)
+		if out != want || stderr != "" || code != 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, out, stderr, want)
+		}
+	}
+}
+
+// TestUnknownFlagNamesTheHelpTheUserCanType: with no command, a mistake
+// points at loopback --help, not at a check command the user never typed.
+func TestUnknownFlagNamesTheHelpTheUserCanType(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--colour"}, "(see 'loopback --help')"},
+		{[]string{"check", "--colour"}, "(see 'loopback --help')"}, // check's help is the program's
+		{[]string{"serve", "--colour"}, "(see 'loopback serve --help')"},
+	} {
+		_, stderr, code := runCLI(t, []string{}, tt.args...)
+		if code != 2 || !strings.HasSuffix(stderr, tt.want+"\n") {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %s", tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// TestShortFlagsAreTheLongOnes loads each command with its short flags and
+// with the long ones they stand for, and compares the settings.
+func TestShortFlagsAreTheLongOnes(t *testing.T) {
+	t.Parallel()
+	load := map[string]func([]string) (any, error){
+		"serve": func(a []string) (any, error) { return loadServe(a, nil, io.Discard, io.Discard) },
+		"probe": func(a []string) (any, error) {
+			return loadProbe(append([]string{"tcp://127.0.0.1:7"}, a...), nil, io.Discard, io.Discard)
+		},
+		"check":   func(a []string) (any, error) { return loadCheck(a, nil, io.Discard, io.Discard) },
+		"explain": func(a []string) (any, error) { return loadExplain(append(a, ":7"), nil, io.Discard, io.Discard) },
+		"who":     func(a []string) (any, error) { return loadWho(append(a, "7"), nil, io.Discard, io.Discard) },
+		"ports":   func(a []string) (any, error) { return loadPorts(a, nil, io.Discard, io.Discard) },
+	}
+	tests := []struct{ cmd, short, long string }{
+		{"serve", "-d 1s -q -v", "--duration 1s --quiet --log-level debug"},
+		{"probe", "-c 5 -d 1s -j -q -v", "--count 5 --duration 1s --json --quiet --log-level debug"},
+		{"check", "-c 5 -j -q -v", "--count 5 --json --quiet --log-level debug"},
+		{"explain", "-j", "--json"},
+		{"who", "-j", "--json"},
+		{"ports", "-j", "--json"},
+	}
+	for _, tt := range tests {
+		short, err := load[tt.cmd](strings.Fields(tt.short))
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.cmd, tt.short, err)
+		}
+		long, err := load[tt.cmd](strings.Fields(tt.long))
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.cmd, tt.long, err)
+		}
+		if !reflect.DeepEqual(short, long) {
+			t.Errorf("%s %s gave\n%+v\n%s gave\n%+v", tt.cmd, tt.short, short, tt.long, long)
+		}
+		if reflect.DeepEqual(short, must(load[tt.cmd](nil))) {
+			t.Errorf("%s %s changed nothing", tt.cmd, tt.short)
+		}
+	}
+}
+
+func must(v any, err error) any {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestHelpShowsShortFlags: each short flag is in its command's help, on
+// the row of the long one.
+func TestHelpShowsShortFlags(t *testing.T) {
+	t.Parallel()
+	rows := map[string][]string{
+		"serve":   {"-d, --duration duration", "-q, --quiet", "-v "},
+		"probe":   {"-c, --count n", "-d, --duration duration", "-j, --json", "-q, --quiet", "-v "},
+		"check":   {"-c, --count n", "-j, --json", "-q, --quiet", "-v "},
+		"explain": {"-j, --json"},
+		"who":     {"-j, --json"},
+		"ports":   {"-j, --json"},
+	}
+	for cmd, want := range rows {
+		got := help(t, cmd, "--help")
+		for _, row := range append(want, "-V, --version", "-h, --help") {
+			if !strings.Contains(got, "\n  "+row) {
+				t.Errorf("%s --help has no row %q:\n%s", cmd, row, got)
+			}
+		}
+	}
+}
