@@ -8,7 +8,7 @@ import (
 )
 
 // The conventions people type without reading the help: -V and --version
-// anywhere, short flags.
+// anywhere, short flags, serve --port and :8080.
 
 func TestVersionAnywhere(t *testing.T) {
 	t.Parallel()
@@ -60,7 +60,7 @@ func TestShortFlagsAreTheLongOnes(t *testing.T) {
 		"ports":   func(a []string) (any, error) { return loadPorts(a, nil, io.Discard, io.Discard) },
 	}
 	tests := []struct{ cmd, short, long string }{
-		{"serve", "-d 1s -q -v", "--duration 1s --quiet --log-level debug"},
+		{"serve", "-p 8080 -d 1s -q -v", "--port 8080 --duration 1s --quiet --log-level debug"},
 		{"probe", "-c 5 -d 1s -j -q -v", "--count 5 --duration 1s --json --quiet --log-level debug"},
 		{"check", "-c 5 -j -q -v", "--count 5 --json --quiet --log-level debug"},
 		{"explain", "-j", "--json"},
@@ -97,7 +97,7 @@ func must(v any, err error) any {
 func TestHelpShowsShortFlags(t *testing.T) {
 	t.Parallel()
 	rows := map[string][]string{
-		"serve":   {"-d, --duration duration", "-q, --quiet", "-v "},
+		"serve":   {"-p, --port port", "-d, --duration duration", "-q, --quiet", "-v "},
 		"probe":   {"-c, --count n", "-d, --duration duration", "-j, --json", "-q, --quiet", "-v "},
 		"check":   {"-c, --count n", "-j, --json", "-q, --quiet", "-v "},
 		"explain": {"-j, --json"},
@@ -110,6 +110,42 @@ func TestHelpShowsShortFlags(t *testing.T) {
 			if !strings.Contains(got, "\n  "+row) {
 				t.Errorf("%s --help has no row %q:\n%s", cmd, row, got)
 			}
+		}
+	}
+}
+
+func TestServePortAndAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args, environ []string
+		want          string // the address, or the error
+	}{
+		{[]string{"-p", "8080"}, nil, "127.0.0.1:8080"},
+		{[]string{"--port", "8080", "--addr", "[::1]:0"}, nil, "[::1]:8080"},
+		{[]string{"--addr", ":8080"}, nil, "127.0.0.1:8080"},
+		{nil, []string{"LOOPBACK_SERVE_PORT=9"}, "127.0.0.1:9"},
+		{[]string{"-p", "9"}, []string{"LOOPBACK_SERVE_ADDR=127.0.0.1:7007"}, "127.0.0.1:9"},
+		{[]string{"--addr", "127.0.0.1:7007"}, []string{"LOOPBACK_SERVE_PORT=9"}, "127.0.0.1:7007"},
+		{[]string{"-p", "1", "--addr", "127.0.0.1:5"}, nil, "-p 1 and --addr 127.0.0.1:5 both give the port to listen on; give one of them"},
+		{nil, []string{"LOOPBACK_SERVE_PORT=1", "LOOPBACK_SERVE_ADDR=:5"}, "LOOPBACK_SERVE_PORT=1 and LOOPBACK_SERVE_ADDR=127.0.0.1:5 both give the port to listen on; give one of them"},
+		{[]string{"8080"}, nil, `serve takes no arguments, got "8080" (did you mean --port 8080?)`},
+		{[]string{"--addr", "8080"}, nil, `--addr: "8080" is a port alone; give :8080 for port 8080 on 127.0.0.1`},
+		{[]string{"-p", "65536"}, nil, `-p: "65536" is not a port: give a number from 0 to 65535`},
+	}
+	for _, tt := range tests {
+		c, err := loadServe(tt.args, tt.environ, io.Discard, io.Discard)
+		got := c.Addr.String()
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%q %q: %s, want %s", tt.environ, tt.args, got, tt.want)
+		}
+	}
+	// And served: the kernel's pick, on the default loopback address.
+	for _, args := range [][]string{{"--addr", ":0"}, {"-p", "0"}} {
+		if s := startServe(t, 2, args...); !strings.HasPrefix(s.tcp, "tcp://127.0.0.1:") {
+			t.Errorf("serve %q announced %q", args, s.tcp)
 		}
 	}
 }

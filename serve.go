@@ -25,7 +25,8 @@ import (
 // LOOPBACK_SERVE_<KEY>. A new setting is a field here, its use below, and a
 // field of the listening event, which a test checks against the help.
 type serveConfig struct {
-	Addr         config.HostPort `env:"ADDR" deprecated:"LOOPBACK_ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port; port 0 lets the kernel pick one"`
+	Addr         config.HostPort `env:"ADDR" deprecated:"LOOPBACK_ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port (:8080 is 127.0.0.1:8080); port 0 lets the kernel pick one"`
+	Port         config.Port     `env:"PORT" short:"p" arg:"port" help:"port to listen on, on the host of --addr: -p 8080 is --addr :8080 (not given: the port in --addr)"`
 	Proto        proto           `env:"PROTO" deprecated:"LOOPBACK_PROTO" envDefault:"both" arg:"tcp|udp|both" help:"what to serve: tcp, udp or both (one port number for both)"`
 	AllowRemote  bool            `env:"ALLOW_REMOTE" deprecated:"LOOPBACK_ALLOW_REMOTE" envDefault:"false" help:"allow an address outside 127.0.0.0/8 and ::1 (exposes the echo to the network)"`
 	PortFile     string          `env:"PORT_FILE" deprecated:"LOOPBACK_PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
@@ -82,7 +83,10 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	}
 	var problems []error
 	if len(l.Args) > 0 {
-		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean --addr %s?)", l.Args[0], l.Args[0]))
+		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean %s?)", l.Args[0], addrFlagFor(l.Args[0])))
+	}
+	if err := c.applyPort(l); err != nil {
+		problems = append(problems, err)
 	}
 	if c.MinSrcPort < 1 || c.MinSrcPort > 65535 {
 		problems = append(problems, config.Usagef("%s: %d is not a port; give 1 to 65535 (1 answers every source port)", l.Name("MinSrcPort"), c.MinSrcPort))

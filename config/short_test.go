@@ -151,3 +151,32 @@ func TestFlagsListWhatLoadParses(t *testing.T) {
 		}
 	}
 }
+
+func TestHostPortAndPort(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{":8080", "127.0.0.1:8080", ""},
+		{"[::1]:7", "[::1]:7", ""},
+		{"localhost:0", "localhost:0", ""},
+		{"8080", "", `"8080" is a port alone; give :8080 for port 8080 on 127.0.0.1`},
+		{"127.0.0.1", "", `"127.0.0.1" is not host:port`},
+		{":65536", "", `port "65536" is not a number from 0 to 65535`},
+	} {
+		var h HostPort
+		err := h.UnmarshalText([]byte(tt.in))
+		if got := h.String(); tt.err == "" && (err != nil || got != tt.want) {
+			t.Errorf("HostPort %q = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+		if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("HostPort %q: err = %v, want %q", tt.in, err, tt.err)
+		}
+	}
+	for in, ok := range map[string]bool{"0": true, "65535": true, "65536": false, "-1": false, "http": false} {
+		var p Port
+		if err := p.UnmarshalText([]byte(in)); (err == nil) != ok {
+			t.Errorf("Port %q: err = %v, want ok %v", in, err, ok)
+		}
+	}
+}
