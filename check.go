@@ -107,7 +107,7 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
-	} else if err := writeVerdict(stdout, results); err != nil {
+	} else if err := writeVerdict(stdout, results, c.Log.Quiet); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	var errs []error
@@ -152,9 +152,9 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerol
 	return results, nil
 }
 
-// writeVerdict prints one line of judgement and one row per protocol and
-// address.
-func writeVerdict(w io.Writer, results []*probe.Result) error {
+// writeVerdict prints one line of judgement and, unless quiet, one row per
+// protocol and address.
+func writeVerdict(w io.Writer, results []*probe.Result, quiet bool) error {
 	ok := "OK"
 	var where []string
 	for _, r := range results {
@@ -167,6 +167,9 @@ func writeVerdict(w io.Writer, results []*probe.Result) error {
 	}
 	fmt.Fprintf(w, "loopback %s: echo on %s, %d round trips of %d bytes per protocol\n",
 		ok, strings.Join(where, " and "), results[0].Sent, results[0].Size)
+	if quiet {
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "proto\tconnect\trtt p50\trtt p99\trtt max\tlost\tcorrupt\t")
 	for _, r := range results {

@@ -1,14 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
 
 // The conventions people type without reading the help: -V and --version
-// anywhere, short flags, serve --port and :8080.
+// anywhere, short flags, -q, serve --port and :8080.
 
 func TestVersionAnywhere(t *testing.T) {
 	t.Parallel()
@@ -111,6 +113,43 @@ func TestHelpShowsShortFlags(t *testing.T) {
 				t.Errorf("%s --help has no row %q:\n%s", cmd, row, got)
 			}
 		}
+	}
+}
+
+func TestQuietCheckPrintsTheVerdictLine(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runCLI(t, nil, "check", "-q", "-c", "20", "--warmup", "0")
+	if code != 0 || stderr != "" || !regexp.MustCompile(`^loopback OK: echo on 127\.0\.0\.1:\d+, 20 round trips of 64 bytes per protocol\n$`).MatchString(out) {
+		t.Errorf("check -q: exit %d, stdout %q, stderr %q; want exit 0 and the verdict line alone", code, out, stderr)
+	}
+}
+
+func TestQuietProbePrintsTheVerdictLine(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2)
+	out, stderr, code := runCLI(t, nil, "probe", s.udp, "-q", "-c", "20", "--warmup", "0", "--report-every", "1ms")
+	re := `^probe OK: ` + regexp.QuoteMeta(s.udp) + `, 20 of 20 round trips back intact, rtt p50 [0-9.]+ µs, p99 [0-9.]+ µs\n$`
+	if code != 0 || stderr != "" || !regexp.MustCompile(re).MatchString(out) {
+		t.Errorf("probe -q: exit %d, stdout %q, stderr %q; want exit 0 and one line matching %s", code, out, stderr, re)
+	}
+	// JSON is what a script asked for: -q leaves it whole.
+	out, _, code = runCLI(t, nil, "probe", s.tcp, "-q", "-j", "-c", "5")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || doc["sent"] == nil {
+		t.Errorf("probe -q -j: exit %d, %v, stdout %q; want the JSON report", code, err, out)
+	}
+}
+
+// TestQuietServePrintsOnlyTheReadyLines: no info events, from the start to
+// the summary.
+func TestQuietServePrintsOnlyTheReadyLines(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, 2, "-q")
+	if err := s.shutdown(t); err != nil {
+		t.Fatal(err)
+	}
+	if logs := s.stderr.String(); logs != "" {
+		t.Errorf("serve -q logged:\n%s", logs)
 	}
 }
 

@@ -185,6 +185,10 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		if err := samples.Flush(); err != nil {
 			return fmt.Errorf("write samples: %w", err)
 		}
+	} else if c.quietProbe() {
+		if err := writeProbeVerdict(stdout, r); err != nil {
+			return err
+		}
 	} else if err := report(stdout, r, c.Output); err != nil {
 		return err
 	}
@@ -215,7 +219,7 @@ const statusEvery = 500 * time.Millisecond
 // stderr when stderr is a terminal (never on a pipe, where it would be
 // noise). It reports whether the status line is on.
 func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
-	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT
+	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet
 	o.ReportEvery = c.Every
 	if live {
 		o.ReportEvery = cmp.Or(c.Every, statusEvery)
@@ -225,7 +229,7 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 		switch {
 		case c.Output == outputJSONL:
 			probereport.WriteIntervalJSON(stdout, &iv)
-		case c.Every > 0 && c.Output == outputText:
+		case c.Every > 0 && c.Output == outputText && !c.Log.Quiet:
 			if live {
 				fmt.Fprint(stderr, clearLine)
 			}

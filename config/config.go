@@ -40,7 +40,7 @@ const Prefix = "LOOPBACK_"
 type Log struct {
 	Level  Level     `env:"LOG_LEVEL" shared:"true" envDefault:"info" short:"v=debug" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
 	Format LogFormat `env:"LOG_FORMAT" shared:"true" envDefault:"auto" arg:"format" help:"log format on stderr: auto (console on a terminal, else json), console, json"`
-	Quiet  bool      `env:"QUIET" shared:"true" envDefault:"false" short:"q" help:"log only warnings and errors: for serve, the ready lines are all it prints"`
+	Quiet  bool      `env:"QUIET" shared:"true" envDefault:"false" short:"q" help:"print only the ready lines (serve) or one verdict line (check, probe; --json is unchanged), and log only warnings and errors"`
 }
 
 // ErrHelp is returned when the user asked for -h or --help; the usage has
