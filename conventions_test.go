@@ -10,7 +10,7 @@ import (
 )
 
 // The conventions people type without reading the help: -V and --version
-// anywhere, short flags, -q, serve --port and :8080.
+// anywhere, short flags, serve --port and :8080, help CMD.
 
 func TestVersionAnywhere(t *testing.T) {
 	t.Parallel()
@@ -18,7 +18,7 @@ func TestVersionAnywhere(t *testing.T) {
 	for _, args := range [][]string{
 		{"--version"}, {"-V"}, {"version"}, {"serve", "-V"}, {"serve", "--proto", "udp", "--version"},
 		{"probe", "--version"}, {"probe", "tcp://127.0.0.1:7", "-c", "3", "-V"}, {"check", "-V"},
-		{"explain", "-V"}, {"who", "--version"}, {"ports", "-V"},
+		{"explain", "-V"}, {"who", "--version"}, {"ports", "-V"}, {"help", "-V"}, {"help", "serve", "-V"},
 		{"-c", "many", "-V"}, // beside a bad value, the version is still what was asked for
 	} {
 		out, stderr, code := runCLI(t, []string{}, args...)
@@ -185,6 +185,25 @@ func TestServePortAndAddr(t *testing.T) {
 	for _, args := range [][]string{{"--addr", ":0"}, {"-p", "0"}} {
 		if s := startServe(t, 2, args...); !strings.HasPrefix(s.tcp, "tcp://127.0.0.1:") {
 			t.Errorf("serve %q announced %q", args, s.tcp)
+		}
+	}
+}
+
+// TestHelpCommandIsDashHelp: help CMD and CMD --help print the same, for
+// every command; help alone is the program's help.
+func TestHelpCommandIsDashHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands() {
+		if got, want := help(t, "help", c.name), help(t, c.name, "--help"); got != want {
+			t.Errorf("help %s differs from %s --help:\n%s", c.name, c.name, got)
+		}
+	}
+	if got, top := help(t, "help"), help(t, "--help"); got != top {
+		t.Errorf("help alone differs from --help:\n%s", got)
+	}
+	for _, args := range [][]string{{"help", "frobnicate"}, {"help", "serve", "probe"}} {
+		if _, stderr, code := runCLI(t, []string{}, args...); code != 2 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and why", args, code, stderr)
 		}
 	}
 }

@@ -86,11 +86,11 @@ func runCommand(ctx, force context.Context, args, environ []string, stdout, stde
 	case "ports":
 		return runPorts(rest, environ, stdout, stderr)
 	case "version":
-		return printVersion(stdout)
+		return runVersion(rest, environ, stdout, stderr)
 	case "help":
-		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
+		return runHelp(ctx, force, rest, environ, stdout, stderr)
 	}
-	return config.Usagef("unknown command %q: the commands are check, serve, probe, explain, who, ports and version (see 'loopback --help')", cmd)
+	return unknownCommand(cmd)
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2
