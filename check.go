@@ -35,14 +35,15 @@ type checkConfig struct {
 const checkSynopsis = `usage: loopback [command] [flags]
 
 Commands:
-  check    check this machine's loopback stack (the default when no command is given)
-  serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
-  probe    measure round trips to an echo server: loopback probe --help
-  explain  what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
-  who      which process holds a port: loopback who 7007
-  ports    every socket listening on loopback
-  version  print the version (so do -V and --version, after any command)
-  help     a command's help: loopback help serve, the same as loopback serve --help
+  check       check this machine's loopback stack (the default when no command is given)
+  serve       TCP and UDP echo server on 127.0.0.1: loopback serve --help
+  probe       measure round trips to an echo server: loopback probe --help
+  explain     what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
+  who         which process holds a port: loopback who 7007
+  ports       every socket listening on loopback
+  version     print the version (so do -V and --version, after any command)
+  help        a command's help: loopback help serve, the same as loopback serve --help
+  completion  a shell completion script: loopback completion bash|zsh|fish
 
 With no command, loopback checks this machine's loopback stack: it starts an echo
 server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a

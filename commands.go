@@ -29,6 +29,7 @@ func commands() []command {
 		{"ports", "every socket listening on loopback", func() any { return new(portsConfig) }, nil},
 		{"version", "print the version", noSettings, nil},
 		{"help", "show a command's help", noSettings, nil},
+		{"completion", "print a shell completion script", noSettings, shells},
 	}
 	// help takes the name of a command: any in this list.
 	help := slices.IndexFunc(cmds, func(c command) bool { return c.name == "help" })

@@ -18,7 +18,7 @@ func TestVersionAnywhere(t *testing.T) {
 	for _, args := range [][]string{
 		{"--version"}, {"-V"}, {"version"}, {"serve", "-V"}, {"serve", "--proto", "udp", "--version"},
 		{"probe", "--version"}, {"probe", "tcp://127.0.0.1:7", "-c", "3", "-V"}, {"check", "-V"},
-		{"explain", "-V"}, {"who", "--version"}, {"ports", "-V"}, {"help", "-V"}, {"help", "serve", "-V"},
+		{"explain", "-V"}, {"who", "--version"}, {"ports", "-V"}, {"completion", "-V"}, {"help", "-V"}, {"help", "serve", "-V"},
 		{"-c", "many", "-V"}, // beside a bad value, the version is still what was asked for
 	} {
 		out, stderr, code := runCLI(t, []string{}, args...)
@@ -39,6 +39,7 @@ func TestUnknownFlagNamesTheHelpTheUserCanType(t *testing.T) {
 		{[]string{"--colour"}, "(see 'loopback --help')"},
 		{[]string{"check", "--colour"}, "(see 'loopback --help')"}, // check's help is the program's
 		{[]string{"serve", "--colour"}, "(see 'loopback serve --help')"},
+		{[]string{"completion", "--colour"}, "(see 'loopback completion --help')"},
 	} {
 		_, stderr, code := runCLI(t, []string{}, tt.args...)
 		if code != 2 || !strings.HasSuffix(stderr, tt.want+"\n") {

@@ -87,6 +87,8 @@ func runCommand(ctx, force context.Context, args, environ []string, stdout, stde
 		return runPorts(rest, environ, stdout, stderr)
 	case "version":
 		return runVersion(rest, environ, stdout, stderr)
+	case "completion":
+		return runCompletion(rest, environ, stdout, stderr)
 	case "help":
 		return runHelp(ctx, force, rest, environ, stdout, stderr)
 	}
