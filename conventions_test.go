@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The conventions people type without reading the help: -V and --version
@@ -205,6 +211,54 @@ func TestHelpCommandIsDashHelp(t *testing.T) {
 	for _, args := range [][]string{{"help", "frobnicate"}, {"help", "serve", "probe"}} {
 		if _, stderr, code := runCLI(t, []string{}, args...); code != 2 || stderr == "" {
 			t.Errorf("%q: exit %d, stderr %q; want exit 2 and why", args, code, stderr)
+		}
+	}
+}
+
+// TestBuildVersionFromLdflags builds the program as the Dockerfile does,
+// with the version passed in, and asks it for its version. It is not
+// parallel: the build takes every CPU for a second, and the parallel tests
+// wait while it runs rather than have their schedules stall behind it.
+func TestBuildVersionFromLdflags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program with the go command")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "loopback")
+	build := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-ldflags", "-X main.buildVersion=1.2.3", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}, {"serve", "-V"}} {
+		ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = cleanEnv()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		cancel()
+		if err != nil || !strings.HasPrefix(string(out), "loopback 1.2.3 ") || stderr.Len() > 0 {
+			t.Errorf("%q: %v, stdout %q, stderr %q; want loopback 1.2.3 ...", args, err, out, &stderr)
+		}
+	}
+}
+
+// TestDockerfilePassesTheVersion: the image is built with the version the
+// build argument gives, the variable TestBuildVersionFromLdflags sets.
+func TestDockerfilePassesTheVersion(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ARG VERSION=dev", "-X main.buildVersion=${VERSION}"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("Dockerfile lacks %q", want)
 		}
 	}
 }

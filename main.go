@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,14 +150,19 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// version names the module version and, for a build from a checkout, the
-// commit it was built from.
+// buildVersion is the version a build stamps in with
+// -ldflags "-X main.buildVersion=1.2.3", as the Dockerfile does: a build
+// without .git (a container's build context) has no version of its own.
+var buildVersion string
+
+// version names the build's version (buildVersion, else the module's) and,
+// for a build from a checkout, the commit it was built from.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "loopback (unknown version)"
+		return "loopback " + cmp.Or(buildVersion, "(unknown version)")
 	}
-	v := "loopback " + bi.Main.Version
+	v := "loopback " + cmp.Or(buildVersion, bi.Main.Version)
 	for _, s := range bi.Settings {
 		if s.Key == "vcs.revision" {
 			v += " " + s.Value
