@@ -6,7 +6,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/loopback .
+# The build context has no .git, so the version comes in as a build
+# argument: docker build --build-arg VERSION=1.2.3 .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.buildVersion=${VERSION}" -o /out/loopback .
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/loopback /loopback

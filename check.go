@@ -25,10 +25,10 @@ import (
 // checkConfig is what `loopback check` (and `loopback` alone) reads, each
 // setting from its flag or LOOPBACK_CHECK_<KEY>.
 type checkConfig struct {
-	Count  int  `env:"COUNT" envDefault:"1000" help:"round trips per protocol"`
+	Count  int  `env:"COUNT" envDefault:"1000" short:"c" help:"round trips per protocol"`
 	Warmup int  `env:"WARMUP" envDefault:"100" help:"round trips per protocol before measuring"`
 	All    bool `env:"ALL" envDefault:"false" help:"check IPv6 loopback (::1) too, side by side"`
-	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print each probe result as a JSON object, one per line"`
+	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print each probe result as a JSON object, one per line"`
 	Log    config.Log
 }
 
@@ -36,14 +36,16 @@ type checkConfig struct {
 const checkSynopsis = `usage: loopback [command] [flags]
 
 Commands:
-  check    check this machine's loopback stack (the default when no command is given)
-  serve    TCP and UDP echo server on 127.0.0.1: loopback serve --help
-  stop     stop a server that serve --detach started: loopback stop PID
-  probe    measure round trips to an echo server: loopback probe --help
-  explain  what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
-  who      which process holds a port: loopback who 7007
-  ports    every socket listening on loopback
-  version  print the version
+  check       check this machine's loopback stack (the default when no command is given)
+  serve       TCP and UDP echo server on 127.0.0.1: loopback serve --help
+  stop        stop a server that serve --detach started: loopback stop PID
+  probe       measure round trips to an echo server: loopback probe --help
+  explain     what an address and port mean here, and who is on it: loopback explain 127.0.0.1:62893
+  who         which process holds a port: loopback who 7007
+  ports       every socket listening on loopback
+  version     print the version (so do -V and --version, after any command)
+  help        a command's help: loopback help serve, the same as loopback serve --help
+  completion  a shell completion script: loopback completion bash|zsh|fish
 
 With no command, loopback checks this machine's loopback stack: it starts an echo
 server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a
@@ -113,7 +115,7 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
-	} else if err := writeVerdict(stdout, results); err != nil {
+	} else if err := writeVerdict(stdout, results, c.Log.Quiet); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return errors.Join(errs...)
@@ -161,9 +163,9 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerol
 	return results, errs
 }
 
-// writeVerdict prints one line of judgement and one row per protocol and
-// address.
-func writeVerdict(w io.Writer, results []*probe.Result) error {
+// writeVerdict prints one line of judgement and, unless quiet, one row per
+// protocol and address.
+func writeVerdict(w io.Writer, results []*probe.Result, quiet bool) error {
 	ok := "OK"
 	var where []string
 	for _, r := range results {
@@ -176,6 +178,9 @@ func writeVerdict(w io.Writer, results []*probe.Result) error {
 	}
 	fmt.Fprintf(w, "loopback %s: echo on %s, %d round trips of %d bytes per protocol\n",
 		ok, strings.Join(where, " and "), results[0].Sent, results[0].Size)
+	if quiet {
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "proto\tconnect\trtt p50\trtt p99\trtt max\tlost\tcorrupt\t")
 	for _, r := range results {

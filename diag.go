@@ -19,7 +19,7 @@ import (
 // explainConfig is what `loopback explain ADDR[:PORT]` reads.
 type explainConfig struct {
 	Target string // the positional argument
-	JSON   bool   `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print one JSON object instead of text"`
+	JSON   bool   `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print one JSON object instead of text"`
 }
 
 const explainSynopsis = `usage: loopback explain [flags] ADDR[:PORT]
@@ -61,7 +61,7 @@ func runExplain(ctx context.Context, args, environ []string, stdout, stderr io.W
 // whoConfig is what `loopback who PORT` reads.
 type whoConfig struct {
 	Port uint16 // the positional argument
-	JSON bool   `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print a JSON array instead of the table"`
+	JSON bool   `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print a JSON array instead of the table"`
 }
 
 const whoSynopsis = `usage: loopback who [flags] PORT
@@ -110,7 +110,7 @@ func runWho(args, environ []string, stdout, stderr io.Writer) error {
 // portsConfig is what `loopback ports` reads.
 type portsConfig struct {
 	All  bool `env:"ALL" deprecated:"LOOPBACK_ALL" envDefault:"false" help:"list sockets on every address, not only those that answer on loopback"`
-	JSON bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"print a JSON array instead of the table"`
+	JSON bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print a JSON array instead of the table"`
 }
 
 const portsSynopsis = `usage: loopback ports [flags]

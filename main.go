@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,8 +64,19 @@ type signalError struct{ sig os.Signal }
 func (e signalError) Error() string { return fmt.Sprintf("%v signal received", e.sig) }
 
 // run is the whole program with the operating system passed in, so tests
-// can drive it: ctx ends at the first signal, force at the second.
+// can drive it: ctx ends at the first signal, force at the second. -V or
+// --version after any command prints the version.
 func run(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, force, args, environ, stdout, stderr)
+	if errors.Is(err, config.ErrVersion) {
+		return printVersion(stdout)
+	}
+	return err
+}
+
+// runCommand runs the command args name, or check when args start with a
+// flag or are empty.
+func runCommand(ctx, force context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	cmd, rest := "check", args
 	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
 		cmd, rest = args[0], args[1:]
@@ -85,12 +97,13 @@ func run(ctx, force context.Context, args, environ []string, stdout, stderr io.W
 	case "stop":
 		return runStop(rest, environ, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, version())
-		return nil
+		return runVersion(rest, environ, stdout, stderr)
+	case "completion":
+		return runCompletion(rest, environ, stdout, stderr)
 	case "help":
-		return runCheck(ctx, []string{"--help"}, environ, stdout, stderr)
+		return runHelp(ctx, force, rest, environ, stdout, stderr)
 	}
-	return config.Usagef("unknown command %q: the commands are check, serve, stop, probe, explain, who, ports and version (see 'loopback --help')", cmd)
+	return unknownCommand(cmd)
 }
 
 // exitCode maps an error to the exit status: 0 for success and for help, 2
@@ -126,7 +139,11 @@ func newLogger(w io.Writer, c config.Log) zerolog.Logger {
 	if format == config.FormatConsole {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000", NoColor: !isTerminal(w)}
 	}
-	return zerolog.New(w).Level(c.Level.Level).Hook(timestamp{})
+	level := c.Level.Level
+	if c.Quiet {
+		level = max(level, zerolog.WarnLevel)
+	}
+	return zerolog.New(w).Level(level).Hook(timestamp{})
 }
 
 // timestamp stamps each event with sub-second precision. zerolog's own
@@ -151,14 +168,19 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// version names the module version and, for a build from a checkout, the
-// commit it was built from.
+// buildVersion is the version a build stamps in with
+// -ldflags "-X main.buildVersion=1.2.3", as the Dockerfile does: a build
+// without .git (a container's build context) has no version of its own.
+var buildVersion string
+
+// version names the build's version (buildVersion, else the module's) and,
+// for a build from a checkout, the commit it was built from.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "loopback (unknown version)"
+		return "loopback " + cmp.Or(buildVersion, "(unknown version)")
 	}
-	v := "loopback " + bi.Main.Version
+	v := "loopback " + cmp.Or(buildVersion, bi.Main.Version)
 	for _, s := range bi.Settings {
 		if s.Key == "vcs.revision" {
 			v += " " + s.Value

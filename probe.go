@@ -21,8 +21,8 @@ import (
 // flag or LOOPBACK_PROBE_<KEY>.
 type probeConfig struct {
 	Target    probe.Target  // the positional argument; no flag, no variable
-	Count     int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" help:"round trips to measure"`
-	Duration  time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"measure for this long instead of --count (0: use --count)"`
+	Count     int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" short:"c" help:"round trips to measure"`
+	Duration  time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"measure for this long instead of --count (0: use --count)"`
 	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
 	Interval  time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
 	Rate      float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
@@ -34,7 +34,7 @@ type probeConfig struct {
 	BusyPoll  bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output    output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
 	Every     time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
-	JSON      bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" help:"same as --output json"`
+	JSON      bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"same as --output json"`
 	Hgrm      string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
 	Assert    assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
 	Log       config.Log
@@ -270,7 +270,7 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 		fmt.Fprint(stderr, clearLine)
 	}
 	err = outcome(r, runErr, c)
-	if werr := report(stdout, r, c.Output, samples, runErr, err); werr != nil && err == nil {
+	if werr := report(stdout, r, c, samples, runErr, err); werr != nil && err == nil {
 		err = werr
 	}
 	return err
@@ -312,7 +312,7 @@ const statusEvery = 500 * time.Millisecond
 // stderr when stderr is a terminal (never on a pipe, where it would be
 // noise). It reports whether the status line is on.
 func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
-	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT
+	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet
 	o.ReportEvery = c.Every
 	if live {
 		o.ReportEvery = cmp.Or(c.Every, statusEvery)
@@ -322,7 +322,7 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 		switch {
 		case c.Output == outputJSONL:
 			probereport.WriteIntervalJSON(stdout, &iv)
-		case c.Every > 0 && c.Output == outputText:
+		case c.Every > 0 && c.Output == outputText && !c.Log.Quiet:
 			if live {
 				fmt.Fprint(stderr, clearLine)
 			}
@@ -340,9 +340,9 @@ func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) 
 // report writes the report in the chosen format: the table, or the CSV
 // rows, of whatever the run measured; the JSON document on every outcome,
 // with err, what ends the probe.
-func report(w io.Writer, r *probe.Result, format output, samples *probereport.SampleWriter, runErr, err error) error {
+func report(w io.Writer, r *probe.Result, c probeConfig, samples *probereport.SampleWriter, runErr, err error) error {
 	var werr error
-	switch {
+	switch format := c.Output; {
 	case format == outputJSON || format == outputJSONL:
 		werr = probereport.WriteJSON(w, r, err)
 	case runErr != nil: // nothing was measured
@@ -351,6 +351,8 @@ func report(w io.Writer, r *probe.Result, format output, samples *probereport.Sa
 		if err := samples.Flush(); err != nil {
 			return fmt.Errorf("write samples: %w", err)
 		}
+	case c.quietProbe():
+		werr = writeProbeVerdict(w, r)
 	default:
 		werr = probereport.WriteText(w, r)
 	}

@@ -26,14 +26,15 @@ import (
 // LOOPBACK_SERVE_<KEY>. A new setting is a field here, its use below, and a
 // field of the listening event, which a test checks against the help.
 type serveConfig struct {
-	Addr         config.HostPort `env:"ADDR" deprecated:"LOOPBACK_ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port; port 0 lets the kernel pick one"`
+	Addr         config.HostPort `env:"ADDR" deprecated:"LOOPBACK_ADDR" envDefault:"127.0.0.1:0" arg:"host:port" help:"address to listen on, host:port (:8080 is 127.0.0.1:8080); port 0 lets the kernel pick one"`
+	Port         config.Port     `env:"PORT" short:"p" arg:"port" help:"port to listen on, on the host of --addr: -p 8080 is --addr :8080 (not given: the port in --addr)"`
 	Proto        proto           `env:"PROTO" deprecated:"LOOPBACK_PROTO" envDefault:"both" arg:"tcp|udp|both" help:"what to serve: tcp, udp or both (one port number for both)"`
 	AllowRemote  bool            `env:"ALLOW_REMOTE" deprecated:"LOOPBACK_ALLOW_REMOTE" envDefault:"false" help:"allow an address outside 127.0.0.0/8 and ::1 (exposes the echo to the network)"`
 	PortFile     string          `env:"PORT_FILE" deprecated:"LOOPBACK_PORT_FILE" arg:"path" help:"once listening, write the port number to this file (atomically)"`
 	MaxConns     int             `env:"MAX_CONNS" deprecated:"LOOPBACK_MAX_CONNS" envDefault:"0" help:"close TCP connections beyond this many at once (0: no limit)"`
 	IdleTimeout  time.Duration   `env:"IDLE_TIMEOUT" deprecated:"LOOPBACK_IDLE_TIMEOUT" envDefault:"5m" help:"close a TCP connection with no traffic for this long (0: never)"`
 	WriteTimeout time.Duration   `env:"WRITE_TIMEOUT" envDefault:"5s" help:"close a TCP connection whose echo the client has not read for this long (0: only the idle timeout)"`
-	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" help:"stop by itself after this long (0: run until a signal)"`
+	Duration     time.Duration   `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"stop by itself after this long (0: run until a signal)"`
 	DrainTimeout time.Duration   `env:"DRAIN_TIMEOUT" deprecated:"LOOPBACK_DRAIN_TIMEOUT" envDefault:"5s" help:"on stop, give open connections this long to finish"`
 	Loops        int             `env:"LOOPS" deprecated:"LOOPBACK_LOOPS" envDefault:"0" help:"event loops serving TCP connections, 1 to 256 (0: one per two CPUs)"`
 	MinSrcPort   int             `env:"UDP_MIN_SOURCE_PORT" envDefault:"1024" arg:"port" help:"answer no UDP datagram from a source port below this, where echo, chargen, DNS and NTP live (1: every port)"`
@@ -125,7 +126,10 @@ func loadServe(args, environ []string, stdout, stderr io.Writer) (serveConfig, e
 	}
 	var problems []error
 	if len(l.Args) > 0 {
-		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean --addr %s?)", l.Args[0], l.Args[0]))
+		problems = append(problems, config.Usagef("serve takes no arguments, got %q (did you mean %s?)", l.Args[0], addrFlagFor(l.Args[0])))
+	}
+	if err := c.applyPort(l); err != nil {
+		problems = append(problems, err)
 	}
 	if c.MinSrcPort < 1 || c.MinSrcPort > 65535 {
 		problems = append(problems, config.Usagef("%s: %d is not a port; give 1 to 65535 (1 answers every source port)", l.Name("MinSrcPort"), c.MinSrcPort))
@@ -365,7 +369,7 @@ func writeFileAtomic(path string, data []byte) error {
 // count as Serve will run them, after defaults. A setting that stops
 // reaching the server then shows here, and fails a test.
 func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *server.UDP, l server.Listeners) {
-	e := log.Info().Stringer("addr", c.Addr).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
+	e := log.Info().Stringer("addr", c.Addr).Uint16("port", c.Addr.Port).Bool("quiet", c.Log.Quiet).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
 		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).Stringer("write_timeout", tcp.WriteTimeout).
 		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
 		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).

@@ -15,11 +15,15 @@
 // variable the setting was read from before; it is still read, with a
 // warning, when the new one is not set. The flag is the key in lower case
 // with dashes (--duration) unless a flag tag names it; an arg tag says what
-// the value looks like in the help.
+// the value looks like in the help. A short tag gives the flag a one-letter
+// name too (short:"c" for -c, --count); short:"v=debug" instead makes -v a
+// flag of its own that takes no value and sets this one to debug. Every
+// command also takes -V/--version and -h/--help.
 package config
 
 import (
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,13 +38,18 @@ const Prefix = "LOOPBACK_"
 // Log is how a subcommand logs. Its variables are the same for every
 // command: one log setting in a shell profile should cover them all.
 type Log struct {
-	Level  Level     `env:"LOG_LEVEL" shared:"true" envDefault:"info" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
+	Level  Level     `env:"LOG_LEVEL" shared:"true" envDefault:"info" short:"v=debug" arg:"level" help:"least severe log event written: trace, debug, info, warn, error"`
 	Format LogFormat `env:"LOG_FORMAT" shared:"true" envDefault:"auto" arg:"format" help:"log format on stderr: auto (console on a terminal, else json), console, json"`
+	Quiet  bool      `env:"QUIET" shared:"true" envDefault:"false" short:"q" help:"print only the ready lines (serve) or one verdict line (check, probe; --json is unchanged), and log only warnings and errors"`
 }
 
 // ErrHelp is returned when the user asked for -h or --help; the usage has
 // been written and the program should exit 0.
 var ErrHelp = flag.ErrHelp
+
+// ErrVersion is returned when the user asked for -V or --version, with any
+// command: the program should print its version and exit 0.
+var ErrVersion = errors.New("version requested")
 
 // UsageError is a bad flag, variable or argument: the program exits 2.
 // Several of them are returned joined (errors.Join), one line each.
@@ -109,13 +118,35 @@ func (l Loaded) find(field string) *setting {
 // current variables are listed: the help is where new users learn the
 // names, and the deprecated ones are on their way out.
 func writeUsage(w io.Writer, synopsis string, list []*setting) {
-	fmt.Fprintf(w, "%s\n\nFlags (each also read from its environment variable; a flag wins):\n", synopsis)
+	header := "Flags (each also read from its environment variable; a flag wins):"
+	if len(list) == 0 {
+		header = "Flags:"
+	}
+	fmt.Fprintf(w, "%s\n\n%s\n", synopsis, header)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range list {
-		fmt.Fprintf(tw, "  --%s%s\t%s\t(default %s)\t%s\n", s.flag, argName(s), s.key, cmp.Or(s.String(), `""`), s.help)
+		name := "--" + s.flag + argName(s)
+		if s.short != "" && s.preset == "" {
+			name = "-" + s.short + ", " + name
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t(default %s)\t%s\n", name, s.key, cmp.Or(s.String(), `""`), s.help)
+		if s.preset != "" {
+			fmt.Fprintf(tw, "  -%s\t\t\t%s\n", s.short, presetHelp(s))
+		}
 	}
-	fmt.Fprintf(tw, "  -h, --help\t\t\tshow this help\n")
+	for _, f := range builtins {
+		fmt.Fprintf(tw, "  -%s, --%s\t\t\t%s\n", f.Short, f.Long, f.Help)
+	}
 	tw.Flush()
+}
+
+// presetHelp says what a flag such as -v stands for.
+func presetHelp(s *setting) string { return "same as --" + s.flag + " " + s.preset }
+
+// builtins are the flags every command takes, which are no settings.
+var builtins = []FlagDef{
+	{Long: "version", Short: "V", Help: "print the version"},
+	{Long: "help", Short: "h", Help: "show this help"},
 }
 
 // argName is what a flag's value looks like in the help: the arg tag, or

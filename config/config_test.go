@@ -144,7 +144,7 @@ func TestEveryBadValueIsReportedAtOnce(t *testing.T) {
 		t.Fatalf("err = %v (%T), want a *UsageError", err, err)
 	}
 	want := []string{
-		`LOOPBACK_DEMO_ADDR: "127.0.0.1" is not host:port (e.g. 127.0.0.1:0 or [::1]:7007)`,
+		`LOOPBACK_DEMO_ADDR: "127.0.0.1" is not host:port (e.g. 127.0.0.1:0, :8080 or [::1]:7007)`,
 		`LOOPBACK_WAIT: "abc" is not a duration (e.g. 30s, 250ms, 1m30s)`,
 		`LOOPBACK_LOG_LEVEL: "loud" is not a log level (trace, debug, info, warn or error)`,
 		`--count: "-3" is not a whole number of 0 or more`,

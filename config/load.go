@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 
 	env "github.com/caarlos0/env/v10"
@@ -16,8 +17,10 @@ import (
 // Load fills cfg, a pointer to a command's settings struct, from its
 // envDefault tags, then environ, then args, and returns the positional
 // arguments and where each value came from. --help writes the synopsis and
-// a table of the flags to help and returns ErrHelp. A deprecated variable
-// that was used gets one warning line on warn.
+// a table of the flags to help and returns ErrHelp; --version returns
+// ErrVersion, whatever else is wrong, since the version is all the user
+// wants then. A deprecated variable that was used gets one warning line on
+// warn.
 //
 // Every bad value, from the environment or a flag, is reported at once as
 // joined UsageErrors, one line each: fixing one at a time and running again
@@ -28,11 +31,15 @@ func Load(cmd, synopsis string, cfg any, args, environ []string, help, warn io.W
 	if err != nil {
 		return Loaded{}, err
 	}
-	fs := flagSet(cmd, list, &problems)
+	var version bool
+	fs := flagSet(cmd, list, &problems, &version)
 	pos, err := parseInterleaved(fs, args)
+	if version {
+		return Loaded{}, ErrVersion
+	}
 	warnDeprecated(warn, list)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		problems = append(problems, Usagef("%v (see 'loopback %s --help')", err, cmd))
+		problems = append(problems, Usagef("%v (see '%s')", err, helpCommand(cmd, synopsis)))
 	}
 	if len(problems) > 0 {
 		// Even with --help: the help shows the values in effect, and a
@@ -55,6 +62,8 @@ type setting struct {
 	key    string        // the variable: LOOPBACK_SERVE_IDLE_TIMEOUT
 	old    string        // the deprecated variable, if any: LOOPBACK_IDLE_TIMEOUT
 	flag   string        // idle-timeout
+	short  string        // the one-letter flag, from the short tag: c
+	preset string        // the value the short flag sets, if it takes none: debug for -v
 	help   string        // from the help tag
 	arg    string        // what the value looks like in the help, from the arg tag
 	value  reflect.Value // addressable field
@@ -90,6 +99,7 @@ func settings(cmd string, cfg any) []*setting {
 				arg:    sf.Tag.Get("arg"),
 				value:  fv,
 			}
+			s.short, s.preset, _ = strings.Cut(sf.Tag.Get("short"), "=")
 			if sf.Tag.Get("shared") == "true" {
 				s.key = Prefix + tag
 			}
@@ -177,29 +187,75 @@ func settingOf(e error, list []*setting) *setting {
 	return nil
 }
 
-// flagSet binds every setting to a flag. A bad value is added to problems
-// and parsing goes on, so that every bad flag is reported at once.
-func flagSet(cmd string, list []*setting, problems *[]error) *flag.FlagSet {
+// flagSet binds every setting to a flag, and to its short flag if it has
+// one, and -V/--version to *version. A bad value is added to problems and
+// parsing goes on, so that every bad flag is reported at once.
+func flagSet(cmd string, list []*setting, problems *[]error, version *bool) *flag.FlagSet {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	// The flag package's own messages name Go types and print the whole
 	// usage on every mistake; we print one line instead.
 	fs.SetOutput(io.Discard)
 	for _, s := range list {
-		fn := func(text string) error {
-			if err := s.set(text); err != nil {
-				*problems = append(*problems, Usagef("--%s: %v", s.flag, err))
+		// set stores text as the value given by the flag called name,
+		// which is what an error message or Loaded.Name will call it.
+		set := func(name string) func(string) error {
+			return func(text string) error {
+				if err := s.set(text); err != nil {
+					*problems = append(*problems, Usagef("%s: %v", name, err))
+					return nil
+				}
+				s.source, s.from = Flag, name
 				return nil
 			}
-			s.source, s.from = Flag, "--"+s.flag
-			return nil
 		}
-		if s.value.Kind() == reflect.Bool {
-			fs.BoolFunc(s.flag, s.help, fn)
-		} else {
-			fs.Func(s.flag, s.help, fn)
+		bind(fs, s.flag, s, set("--"+s.flag))
+		switch {
+		case s.preset != "":
+			fs.BoolFunc(s.short, presetHelp(s), func(text string) error {
+				if on, _ := strconv.ParseBool(text); !on { // -v=false
+					return nil
+				}
+				return set("-" + s.short)(s.preset)
+			})
+		case s.short != "":
+			bind(fs, s.short, s, set("-"+s.short))
 		}
 	}
+	v := builtins[0] // -V, --version; -h and --help are the flag package's own
+	fs.BoolVar(version, v.Long, false, v.Help)
+	fs.BoolVar(version, v.Short, false, v.Help)
 	return fs
+}
+
+// bind defines the flag called name for s: a boolean one takes no value.
+func bind(fs *flag.FlagSet, name string, s *setting, fn func(string) error) {
+	if s.value.Kind() == reflect.Bool {
+		fs.BoolFunc(name, s.help, fn)
+	} else {
+		fs.Func(name, s.help, fn)
+	}
+}
+
+// helpCommand is the command line that shows the help a mistake should
+// send the user to: the synopsis's usage line up to the first word that
+// is not a command name, so "usage: loopback serve [flags]" gives
+// "loopback serve --help", and the program's own, "usage: loopback
+// [command] [flags]", gives "loopback --help", not the name of a command
+// the user never typed.
+func helpCommand(cmd, synopsis string) string {
+	line, _, _ := strings.Cut(synopsis, "\n")
+	rest, ok := strings.CutPrefix(line, "usage: ")
+	if !ok {
+		return "loopback " + cmd + " --help"
+	}
+	var words []string
+	for w := range strings.FieldsSeq(rest) {
+		if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") != "" {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(append(words, "--help"), " ")
 }
 
 // parseInterleaved lets flags come after positional arguments too

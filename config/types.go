@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -27,23 +28,46 @@ type HostPort struct {
 	Port uint16
 }
 
+// LoopbackHost is the host of an address given as a port alone (:8080).
+// Other programs read :8080 as every interface; this one listens on
+// loopback unless told otherwise, so an empty host cannot widen it.
+const LoopbackHost = "127.0.0.1"
+
 // String gives host:port, with brackets around an IPv6 literal.
 func (h HostPort) String() string {
 	return net.JoinHostPort(h.Host, strconv.Itoa(int(h.Port)))
 }
 
-// UnmarshalText parses host:port with a port from 0 to 65535.
+// UnmarshalText parses host:port with a port from 0 to 65535; :port is
+// LoopbackHost's.
 func (h *HostPort) UnmarshalText(b []byte) error {
 	s := string(b)
 	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" {
-		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:0 or [::1]:7007)", s)
+	if _, nerr := strconv.ParseUint(s, 10, 16); err != nil && nerr == nil {
+		return fmt.Errorf("%q is a port alone; give :%s for port %s on %s", s, s, s, LoopbackHost)
 	}
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:0, :8080 or [::1]:7007)", s)
+	}
+	host = cmp.Or(host, LoopbackHost)
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
 		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
 	}
 	*h = HostPort{Host: host, Port: uint16(n)}
+	return nil
+}
+
+// Port is a port number from 0 to 65535.
+type Port uint16
+
+// UnmarshalText parses a port number.
+func (p *Port) UnmarshalText(b []byte) error {
+	n, err := strconv.ParseUint(string(b), 10, 16)
+	if err != nil {
+		return fmt.Errorf("%q is not a port: give a number from 0 to 65535", b)
+	}
+	*p = Port(n)
 	return nil
 }
 
@@ -61,6 +85,11 @@ const (
 func (f *LogFormat) UnmarshalText(b []byte) (err error) {
 	*f, err = OneOf(b, "a log format", FormatAuto, FormatConsole, FormatJSON)
 	return err
+}
+
+// Values lists the log formats, for completion.
+func (LogFormat) Values() []string {
+	return []string{string(FormatAuto), string(FormatConsole), string(FormatJSON)}
 }
 
 // OneOf returns the allowed value that b names, ignoring case, or an error
@@ -101,6 +130,9 @@ func (l *Level) UnmarshalText(b []byte) error {
 
 // String gives the level's name, for the help text and the start event.
 func (l Level) String() string { return l.Level.String() }
+
+// Values lists the levels UnmarshalText accepts, for completion.
+func (Level) Values() []string { return []string{"trace", "debug", "info", "warn", "error"} }
 
 var errNegative = errors.New("must not be negative")
 
