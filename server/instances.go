@@ -56,14 +56,21 @@ func (in *Instances) Register(port uint16) (unregister func(), err error) {
 // two servers in one process are as able to loop as two processes, and a
 // server's own port is refused by the guard anyway.
 func (in *Instances) read() (*portSet, error) {
+	set := &portSet{}
+	return set, in.readInto(set)
+}
+
+// readInto fills set, which it clears first, with the ports of the live
+// servers.
+func (in *Instances) readInto(set *portSet) error {
+	clear(set[:])
 	entries, err := os.ReadDir(in.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &portSet{}, nil
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	set := &portSet{}
 	for _, e := range entries {
 		port, err := strconv.ParseUint(e.Name(), 10, 16)
 		if err != nil {
@@ -79,7 +86,7 @@ func (in *Instances) read() (*portSet, error) {
 		}
 		set.add(uint16(port))
 	}
-	return set, nil
+	return nil
 }
 
 // portSet is a set of port numbers, one bit each.
@@ -102,9 +109,17 @@ func watchInstances(ctx context.Context, in *Instances) *instanceSet {
 	if in == nil {
 		return s
 	}
+	// The set is read into a scratch copy and published only when it
+	// changed: a new 8 KiB set every second would be garbage that an idle
+	// server, which allocates nothing else, keeps until a forced GC.
+	scratch := &portSet{}
 	load := func() {
-		if set, err := in.read(); err == nil {
-			s.ports.Store(set)
+		if err := in.readInto(scratch); err != nil {
+			return
+		}
+		if cur := s.ports.Load(); cur == nil || *cur != *scratch {
+			set := *scratch
+			s.ports.Store(&set)
 		}
 	}
 	load()
