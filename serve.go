@@ -18,6 +18,7 @@ import (
 
 	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/diag"
+	"github.com/loopback-dev/loopback/internal/logfield"
 	"github.com/loopback-dev/loopback/narrate"
 	"github.com/loopback-dev/loopback/server"
 )
@@ -271,7 +272,7 @@ func listen(ctx context.Context, c serveConfig, log zerolog.Logger) (server.List
 		return server.Listeners{}, nil, fmt.Errorf("--addr %s: %w", c.Addr, err)
 	}
 	if !ip.IsLoopback() {
-		log.Warn().Stringer("addr", ip).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
+		log.Warn().Str("ip", ip.String()).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
 	}
 	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
 	if err != nil {
@@ -369,21 +370,29 @@ func writeFileAtomic(path string, data []byte) error {
 // count as Serve will run them, after defaults. A setting that stops
 // reaching the server then shows here, and fails a test.
 func logListening(log zerolog.Logger, c serveConfig, tcp *server.TCP, udp *server.UDP, l server.Listeners) {
-	e := log.Info().Stringer("addr", c.Addr).Uint16("port", c.Addr.Port).Bool("quiet", c.Log.Quiet).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
-		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns).Stringer("idle_timeout", tcp.IdleTimeout).Stringer("write_timeout", tcp.WriteTimeout).
-		Stringer("duration", c.Duration).Stringer("drain_timeout", tcp.DrainTimeout).
-		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format)).
-		Str("unix", c.Unix).Str("unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
-		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service)).Int("message_size", tcp.MessageSize).
-		Bool("detach", c.Detach).Bool("env", c.Env)
+	e := logfield.HostPort(log.Info(), "addr", c.Addr.Host, c.Addr.Port).Uint16("port", c.Addr.Port).
+		Bool("quiet", c.Log.Quiet).Str("proto", string(c.Proto)).Bool("allow_remote", c.AllowRemote).
+		Str("port_file", c.PortFile).Int("max_conns", tcp.MaxConns)
+	e = logfield.MillisOrNull(e, "idle_timeout", tcp.IdleTimeout)
+	e = logfield.MillisOrNull(e, "write_timeout", tcp.WriteTimeout)
+	e = logfield.MillisOrNull(e, "duration", c.Duration)
+	e = logfield.Millis(e, "drain_timeout", tcp.DrainTimeout).
+		Stringer("log_level", c.Log.Level).Str("log_format", string(c.Log.Format))
+	e = logfield.Path(e, "unix", c.Unix)
+	e = logfield.Path(e, "unixgram", c.Unixgram).Stringer("unix_mode", c.UnixMode).
+		Bool("trace", tcp.Trace).Bool("hexdump", tcp.Payload > 0).Str("service", string(c.Service)).
+		Int("message_size", tcp.MessageSize).Bool("detach", c.Detach).Bool("env", c.Env)
+	e = logfield.Addr(e, "tcp", addrOf(l.TCP))
 	if l.TCP != nil {
 		engine, loops := tcp.Effective()
-		e = e.Stringer("tcp", l.TCP.Addr()).Str("engine", string(engine)).Int("loops", loops)
+		e = e.Str("engine", string(engine)).Int("loops", loops)
 	}
+	var udpAddr net.Addr
 	if l.UDP != nil {
-		e = e.Stringer("udp", l.UDP.LocalAddr()).Int("udp_min_source_port", udp.MinSourcePort).
-			Int("udp_loop_limit", max(udp.LoopLimit, 0))
+		udpAddr = l.UDP.LocalAddr()
+		e = e.Int("udp_min_source_port", udp.MinSourcePort).Int("udp_loop_limit", max(udp.LoopLimit, 0))
 	}
+	e = logfield.Addr(e, "udp", udpAddr)
 	logFaults(e, c.Faults).Msg("listening")
 }
 
@@ -412,13 +421,13 @@ func serve(ctx, force context.Context, tcp *server.TCP, udp *server.UDP, l serve
 	logged := make(chan struct{})
 	go func() {
 		<-ctx.Done()
-		log.Info().Str("cause", context.Cause(ctx).Error()).Stringer("drain_timeout", tcp.DrainTimeout).Msg("stopping")
+		logfield.Millis(log.Info().Str("cause", context.Cause(ctx).Error()), "drain_timeout", tcp.DrainTimeout).Msg("stopping")
 		close(logged)
 	}()
 	wg.Wait()
 	<-logged
 	t, u := tcp.Stats(), udp.Stats()
-	e := log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).
+	e := logfield.Millis(log.Info(), "uptime", time.Since(start)).
 		Uint64("tcp_conns", t.Accepted).Uint64("tcp_rejected", t.Rejected).
 		Uint64("tcp_bytes_in", t.BytesIn).Uint64("tcp_bytes_out", t.BytesOut).
 		Uint64("udp_datagrams", u.Datagrams).Uint64("udp_bytes", u.Bytes).Uint64("udp_dropped", u.Dropped).
@@ -456,7 +465,7 @@ func serveClassic(ctx context.Context, name server.Service, writeTimeout time.Du
 	log.Info().Str("cause", context.Cause(ctx).Error()).Msg("stopping")
 	wg.Wait()
 	st := cl.Stats()
-	log.Info().Stringer("uptime", time.Since(start).Round(time.Millisecond)).Str("service", string(name)).
+	logfield.Millis(log.Info(), "uptime", time.Since(start)).Str("service", string(name)).
 		Uint64("tcp_conns", st.Connections).Uint64("udp_answered", st.Answered).Uint64("udp_refused", st.Refused).
 		Msg("stopped")
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/internal/logfield"
 	"github.com/loopback-dev/loopback/server"
 )
 
@@ -48,9 +49,10 @@ func (c faultConfig) faults() *server.Faults {
 
 // logFaults adds the fault settings to the listening event.
 func logFaults(e *zerolog.Event, c faultConfig) *zerolog.Event {
-	return e.Stringer("delay", c.Delay).Stringer("jitter", c.Jitter).
-		Float64("loss", float64(c.Loss)).Float64("duplicate", float64(c.Duplicate)).Float64("reorder", float64(c.Reorder)).
-		Float64("bandwidth", float64(c.Bandwidth)).Int64("reset_after", int64(c.ResetAfter)).
+	e = logfield.MillisOrNull(e, "delay", c.Delay)
+	e = logfield.MillisOrNull(e, "jitter", c.Jitter)
+	return e.Float64("loss", float64(c.Loss)).Float64("duplicate", float64(c.Duplicate)).Float64("reorder", float64(c.Reorder)).
+		Float64("bandwidth_bytes_per_s", float64(c.Bandwidth)).Int64("reset_after", int64(c.ResetAfter)).
 		Int64("close_after", int64(c.CloseAfter)).Int64("stall_after", int64(c.StallAfter)).
 		Bool("refuse", c.Refuse).Bool("no_reply", c.NoReply).Float64("faulty", float64(c.Faulty)).
 		Uint64("seed", uint64(c.Seed))

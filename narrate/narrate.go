@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -66,10 +68,25 @@ func (e event) num(k string) float64 {
 
 // peer names the other end; an unnamed Unix peer has none.
 func (e event) peer() string {
-	if p := e.str("peer"); p != "" {
+	if p := e.addr("peer"); p != "" {
 		return p
 	}
 	return "the client"
+}
+
+// addr reads an address field: {"ip", "port"} as ip:port, {"path"} as the
+// path, "" for none.
+func (e event) addr(k string) string {
+	m, ok := e.f[k].(map[string]any)
+	if !ok {
+		return e.str(k)
+	}
+	if p, ok := m["path"].(string); ok {
+		return p
+	}
+	ip, _ := m["ip"].(string)
+	port, _ := m["port"].(float64)
+	return net.JoinHostPort(ip, strconv.Itoa(int(port)))
 }
 
 // clock is the event's time of day to the millisecond.
@@ -104,7 +121,7 @@ func (e event) sentence() string {
 	case "stopping":
 		return fmt.Sprintf("stopping (%s): no new connections; open ones may finish", e.str("cause"))
 	case "stopped":
-		return fmt.Sprintf("stopped after %s: %s, %s echoed", e.str("uptime"),
+		return fmt.Sprintf("stopped after %s: %s, %s echoed", millis(e.num("uptime_ms")),
 			count(int(e.num("tcp_conns")), "connection"), count(int(e.num("udp_datagrams")+e.num("unixgram_datagrams")), "datagram"))
 	default:
 		return e.other(msg)
@@ -113,10 +130,10 @@ func (e event) sentence() string {
 
 func (e event) listening() string {
 	var parts []string
-	if a := e.str("tcp"); a != "" {
+	if a := e.addr("tcp"); a != "" {
 		parts = append(parts, "TCP on "+a+" (the socket is bound to the address, and the kernel queues new connections for us until we accept them)")
 	}
-	if a := e.str("udp"); a != "" {
+	if a := e.addr("udp"); a != "" {
 		parts = append(parts, "UDP on "+a+" (bound: each datagram waits in the socket's buffer until we read it)")
 	}
 	if len(parts) == 0 {

@@ -12,19 +12,19 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // events is a connection's and a datagram's life as the server logs them,
 // without times, so that the rendering is fixed.
-const events = `{"level":"info","tcp":"127.0.0.1:7007","udp":"127.0.0.1:7007","message":"listening"}
-{"level":"info","component":"tcp","peer":"127.0.0.1:53422","message":"connection open"}
-{"level":"trace","component":"tcp","peer":"127.0.0.1:53422","bytes":6,"payload":"68656c6c6f0a","payload_cut":0,"message":"read"}
-{"level":"trace","component":"tcp","peer":"127.0.0.1:53422","bytes":6,"message":"echoed"}
-{"level":"trace","component":"tcp","peer":"127.0.0.1:53422","bytes":300,"payload":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021","payload_cut":266,"message":"read"}
-{"level":"info","component":"tcp","peer":"127.0.0.1:53422","bytes_in":306,"bytes_out":306,"duration_ms":1234.5,"reason":"closed by peer","message":"connection closed"}
-{"level":"info","component":"tcp","peer":"127.0.0.1:53423","bytes_in":0,"bytes_out":0,"duration_ms":300000,"reason":"idle timeout","message":"connection closed"}
-{"level":"trace","component":"udp","peer":"127.0.0.1:40211","bytes":5,"payload":"70696e670a","payload_cut":0,"message":"datagram"}
-{"level":"debug","component":"udp","peer":"127.0.0.1:40211","bytes":5,"message":"datagram echoed"}
-{"level":"warn","component":"udp","peer":"127.0.0.1:7","reason":"source port below the lowest answered","suppressed":0,"message":"datagram not answered"}
+const events = `{"level":"info","tcp":{"ip":"127.0.0.1","port":7007},"udp":{"ip":"127.0.0.1","port":7007},"message":"listening"}
+{"level":"info","component":"tcp","peer":{"ip":"127.0.0.1","port":53422},"message":"connection open"}
+{"level":"trace","component":"tcp","peer":{"ip":"127.0.0.1","port":53422},"bytes":6,"payload":"68656c6c6f0a","payload_cut":0,"message":"read"}
+{"level":"trace","component":"tcp","peer":{"ip":"127.0.0.1","port":53422},"bytes":6,"message":"echoed"}
+{"level":"trace","component":"tcp","peer":{"ip":"127.0.0.1","port":53422},"bytes":300,"payload":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021","payload_cut":266,"message":"read"}
+{"level":"info","component":"tcp","peer":{"ip":"127.0.0.1","port":53422},"bytes_in":306,"bytes_out":306,"duration_ms":1234.5,"reason":"closed by peer","message":"connection closed"}
+{"level":"info","component":"tcp","peer":{"ip":"127.0.0.1","port":53423},"bytes_in":0,"bytes_out":0,"duration_ms":300000,"reason":"idle timeout","message":"connection closed"}
+{"level":"trace","component":"udp","peer":{"ip":"127.0.0.1","port":40211},"bytes":5,"payload":"70696e670a","payload_cut":0,"message":"datagram"}
+{"level":"debug","component":"udp","peer":{"ip":"127.0.0.1","port":40211},"bytes":5,"message":"datagram echoed"}
+{"level":"warn","component":"udp","peer":{"ip":"127.0.0.1","port":7},"reason":"source port below the lowest answered","suppressed":0,"message":"datagram not answered"}
 {"level":"warn","component":"tcp","max_conns":1,"message":"connection refused: too many open"}
 {"level":"info","cause":"interrupt signal received","message":"stopping"}
-{"level":"info","uptime":"5.2s","tcp_conns":2,"udp_datagrams":1,"message":"stopped"}
+{"level":"info","uptime_ms":5200,"tcp_conns":2,"udp_datagrams":1,"message":"stopped"}
 not json at all
 `
 

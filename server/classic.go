@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,7 +231,7 @@ const (
 	refuseRate
 )
 
-func (s *Classic) refuse(v verdict, src interface{ String() string }, log *zerolog.Logger) {
+func (s *Classic) refuse(v verdict, src netip.AddrPort, log *zerolog.Logger) {
 	s.refused.Add(1)
 	why := "over the rate limit"
 	switch {
@@ -241,7 +242,7 @@ func (s *Classic) refuse(v verdict, src interface{ String() string }, log *zerol
 	}
 	if e := log.Warn(); e.Enabled() {
 		if ok, suppressed := s.warned.allow(time.Now()); ok {
-			e.Stringer("peer", src).Str("reason", why).Uint64("suppressed", suppressed).Msg("datagram not answered")
+			withPeer(e, src).Str("reason", why).Uint64("suppressed", suppressed).Msg("datagram not answered")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -97,10 +98,13 @@ func tcpCountersAndLogEvents(t *testing.T, e Engine) {
 			closed = ev
 		}
 	}
-	if open["peer"] != peer || open["component"] != "tcp" {
+	if endpoint(open["peer"]) != peer || open["component"] != "tcp" {
 		t.Errorf("open event = %v, want component tcp and peer %s", open, peer)
 	}
-	want := map[string]any{"peer": peer, "bytes_in": 12.0, "bytes_out": 12.0, "reason": "closed by peer"}
+	want := map[string]any{"bytes_in": 12.0, "bytes_out": 12.0, "reason": "closed by peer"}
+	if got := endpoint(closed["peer"]); got != peer {
+		t.Errorf("close event peer = %v, want {ip, port} of %s", closed["peer"], peer)
+	}
 	for k, v := range want {
 		if closed[k] != v {
 			t.Errorf("close event %s = %v, want %v (event %v)", k, closed[k], v, closed)
@@ -244,4 +248,14 @@ func tcpBuffersGoBackAfterABurst(t *testing.T, e Engine) {
 	if n := s.bulk.lent.Load(); n > idleBuffers {
 		t.Errorf("%d buffers still lent after every stalled client left", n)
 	}
+}
+
+// endpoint reads an address object of the log, {"ip": ..., "port": ...},
+// back as ip:port.
+func endpoint(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Sprint(v)
+	}
+	return net.JoinHostPort(fmt.Sprint(m["ip"]), fmt.Sprint(m["port"]))
 }

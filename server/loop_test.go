@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -153,7 +154,7 @@ func udpBurstsFromManySocketsGoBackToEachSender(t *testing.T, e Engine) {
 				t.Errorf("stats = %+v, want %d datagrams of 2 bytes, none dropped", st, socks*burst)
 			}
 			peer := clients[socks-1].LocalAddr().(*net.UDPAddr).AddrPort()
-			logs.waitFor(t, `"peer":"`+peer.String()+`","bytes":2,"message":"datagram echoed"`)
+			logs.waitFor(t, fmt.Sprintf(`"peer":{"ip":"%s","port":%d},"bytes":2,"message":"datagram echoed"`, peer.Addr(), peer.Port()))
 		})
 	}
 }

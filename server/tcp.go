@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // bulkBufSize is the size of the buffers that hold an echo the peer is not
@@ -228,7 +230,7 @@ func (s *TCP) closed(peer netip.AddrPort, in, out uint64, opened time.Time, why 
 	s.bytesOut.Add(out)
 	if e := s.Log.Info(); e.Enabled() {
 		withPeer(e.Str("component", "tcp"), peer).Uint64("bytes_in", in).Uint64("bytes_out", out).
-			Dur("duration_ms", time.Since(opened)).Str("reason", why).Msg("connection closed")
+			Float64("duration_ms", float64(time.Since(opened))/float64(time.Millisecond)).Str("reason", why).Msg("connection closed")
 	}
 }
 
@@ -244,10 +246,7 @@ func peerOf(a net.Addr) netip.AddrPort {
 
 // withPeer adds the peer to a log event, as null where there is none.
 func withPeer(e *zerolog.Event, peer netip.AddrPort) *zerolog.Event {
-	if !peer.IsValid() {
-		return e.Interface("peer", nil)
-	}
-	return e.Stringer("peer", peer)
+	return logfield.AddrPort(e, "peer", peer)
 }
 
 // scanEvery is how often the event loops look for connections past a

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // In the goroutine engine each connection has a goroutine that echoes
@@ -59,7 +61,7 @@ func (s *TCP) accept(ctx context.Context, ln net.Listener, r *goroutineRun, wg *
 				return err
 			}
 			backoff = nextBackoff(backoff)
-			s.Log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
+			logfield.Millis(s.Log.Warn().Err(err), "retry_in", backoff).Msg("accept failed")
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():

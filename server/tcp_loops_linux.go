@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // In the event-loop engine, connections are served by a few event loops
@@ -285,7 +287,7 @@ func (l *loop) accept() {
 			// backlog: the listener stays readable, so stop watching it
 			// for a while instead of spinning on it.
 			l.backoff = nextBackoff(l.backoff)
-			l.s.Log.Warn().Err(err).Dur("retry_in", l.backoff).Msg("accept failed")
+			logfield.Millis(l.s.Log.Warn().Err(err), "retry_in", l.backoff).Msg("accept failed")
 			l.unwatch(l.lfd)
 			l.paused, l.resume = true, l.now+l.backoff
 		default:

@@ -64,7 +64,7 @@ func (s *UDP) refuse(v verdict, src netip.AddrPort, log *zerolog.Logger) {
 	s.refused[v].Add(1)
 	if e := log.Warn(); e.Enabled() {
 		if ok, suppressed := s.warned[v].allow(time.Now()); ok {
-			e.Stringer("peer", src).Str("reason", reason[v]).Uint64("suppressed", suppressed).
+			withPeer(e, src).Str("reason", reason[v]).Uint64("suppressed", suppressed).
 				Msg("datagram not answered")
 		}
 	}
@@ -77,7 +77,7 @@ func (s *UDP) tooLarge(src netip.AddrPort, log *zerolog.Logger) {
 	s.dropped.Add(1)
 	if e := log.Warn(); e.Enabled() {
 		if ok, suppressed := s.warned[answer].allow(time.Now()); ok {
-			e.Stringer("peer", src).Uint64("suppressed", suppressed).Msg("datagram larger than 64 KiB dropped")
+			withPeer(e, src).Uint64("suppressed", suppressed).Msg("datagram larger than 64 KiB dropped")
 		}
 	}
 }

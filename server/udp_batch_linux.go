@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,7 +58,7 @@ func (s *UDP) sendEach(fd int, out []outDatagram, log *zerolog.Logger) {
 	for _, d := range out {
 		if err := unix.Sendto(fd, d.data, unix.MSG_NOSIGNAL, sockaddr(d.to)); err != nil {
 			s.dropped.Add(1)
-			log.Debug().Err(err).Stringer("peer", d.to).Msg("echo failed")
+			withPeer(log.Debug().Err(err), d.to).Msg("echo failed")
 			continue
 		}
 		s.datagrams.Add(1)
@@ -137,7 +139,7 @@ func ntohs(p uint16) uint16 {
 
 // serveBatch is Serve in recvmmsg/sendmmsg batches.
 func (s *UDP) serveBatch(ctx context.Context, pc *net.UDPConn) error {
-	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
+	log := logfield.AddrCtx(s.Log.With().Str("component", "udp"), "addr", pc.LocalAddr()).Logger()
 	fd, err := detach(pc)
 	if err != nil {
 		pc.Close()
@@ -256,7 +258,7 @@ func (s *UDP) send(fd int, b *udpBatchBufs, todo int, log zerolog.Logger) {
 			// was given: drop that one and go on with the next.
 			s.dropped.Add(1)
 			if e := log.Debug(); e.Enabled() {
-				e.Err(err).Stringer("peer", b.peer(&b.send[off].hdr)).Msg("echo failed")
+				withPeer(e.Err(err), b.peer(&b.send[off].hdr)).Msg("echo failed")
 			}
 			off++
 			continue
@@ -267,7 +269,7 @@ func (s *UDP) send(fd int, b *udpBatchBufs, todo int, log zerolog.Logger) {
 			// Checked first so that boxing the peer costs nothing per
 			// datagram when debug logging is off.
 			if e := log.Debug(); e.Enabled() {
-				e.Stringer("peer", b.peer(&w.hdr)).Uint32("bytes", w.n).Msg("datagram echoed")
+				withPeer(e, b.peer(&w.hdr)).Uint32("bytes", w.n).Msg("datagram echoed")
 			}
 		}
 		off += n

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // servePortable is Serve with one goroutine reading and answering a
@@ -16,7 +18,7 @@ import (
 func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
-	log := s.Log.With().Str("component", "udp").Stringer("addr", pc.LocalAddr()).Logger()
+	log := logfield.AddrCtx(s.Log.With().Str("component", "udp"), "addr", pc.LocalAddr()).Logger()
 	buf := make([]byte, udpBufSize)
 	others := watchInstances(ctx, s.Instances)
 	defer others.wait()
@@ -69,7 +71,7 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 		}
 		if _, err := pc.WriteToUDPAddrPort(buf[:n], peer); err != nil {
 			s.dropped.Add(1)
-			log.Debug().Err(err).Str("peer", peer.String()).Msg("echo failed")
+			withPeer(log.Debug().Err(err), peer).Msg("echo failed")
 			continue
 		}
 		s.datagrams.Add(1)
@@ -77,7 +79,7 @@ func (s *UDP) servePortable(ctx context.Context, pc *net.UDPConn) error {
 		// Checked first so that boxing peer costs nothing per datagram
 		// when debug logging is off.
 		if e := log.Debug(); e.Enabled() {
-			e.Stringer("peer", peer).Int("bytes", n).Msg("datagram echoed")
+			withPeer(e, peer).Int("bytes", n).Msg("datagram echoed")
 		}
 	}
 }
@@ -87,7 +89,7 @@ func (s *UDP) sendPortable(pc *net.UDPConn, out []outDatagram, log *zerolog.Logg
 	for _, d := range out {
 		if _, err := pc.WriteToUDPAddrPort(d.data, d.to); err != nil {
 			s.dropped.Add(1)
-			log.Debug().Err(err).Stringer("peer", d.to).Msg("echo failed")
+			withPeer(log.Debug().Err(err), d.to).Msg("echo failed")
 			continue
 		}
 		s.datagrams.Add(1)

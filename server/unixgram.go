@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // UnixGram echoes datagrams on a Unix datagram socket to the socket that
@@ -31,7 +33,7 @@ func (s *UnixGram) Stats() UDPStats {
 func (s *UnixGram) Serve(ctx context.Context, pc *net.UnixConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
-	log := s.Log.With().Str("component", "unixgram").Stringer("addr", pc.LocalAddr()).Logger()
+	log := logfield.AddrCtx(s.Log.With().Str("component", "unixgram"), "addr", pc.LocalAddr()).Logger()
 	own := pc.LocalAddr().String()
 	buf := make([]byte, udpBufSize)
 	for {
@@ -52,7 +54,7 @@ func (s *UnixGram) Serve(ctx context.Context, pc *net.UnixConn) error {
 		}
 		if _, err := pc.WriteToUnix(buf[:n], from); err != nil {
 			s.dropped.Add(1)
-			log.Debug().Err(err).Str("peer", from.Name).Msg("echo failed")
+			logfield.Path(log.Debug().Err(err), "peer", from.Name).Msg("echo failed")
 			continue
 		}
 		s.datagrams.Add(1)
