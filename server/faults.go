@@ -163,7 +163,9 @@ func (p *plan) read(n int, now time.Duration) step {
 		// the rate, yet an idle connection saves up no burst.
 		slot := max(p.next, now-paceSlack)
 		st.at = max(st.at, slot)
-		p.next = slot + time.Duration(float64(st.echo)/f.Bandwidth*float64(time.Second))
+		// Capped at an hour a chunk: a rate so small that the time would
+		// overflow a Duration must crawl, not wrap round to no limit.
+		p.next = slot + time.Duration(min(float64(st.echo)/f.Bandwidth*float64(time.Second), float64(time.Hour)))
 		return st
 	}
 	p.next = st.at

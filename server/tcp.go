@@ -48,8 +48,9 @@ type TCP struct {
 	counts                                faultCounts
 	bulk                                  bulkPool
 
-	mu  sync.Mutex
-	run engineRun // what CloseAll reaches while Serve runs; nil otherwise
+	mu      sync.Mutex
+	run     engineRun // what CloseAll reaches while Serve runs; nil otherwise
+	closing string    // why CloseAll was called, for an engine not yet running
 }
 
 // engineRun is an engine while it serves, as CloseAll reaches it.
@@ -69,8 +70,16 @@ var ErrEngineUnsupported = errors.New("engine not supported on this system")
 // Serve owns ln from the start: ln is closed when Serve returns, whatever
 // the outcome, and the event-loop engine closes it at once, having taken a
 // descriptor of its own for the same socket. The caller reads ln.Addr
-// before calling Serve, not after.
+// before calling Serve, not after. A Unix socket's file is left in place
+// for the caller to remove.
 func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
+	if ul, ok := ln.(*net.UnixListener); ok {
+		// The loops close Go's listener at once, having a descriptor of
+		// their own, and Go would then remove the socket file while it is
+		// still served. Whoever made the file removes it (ListenUnix's
+		// Remove), whichever engine serves it.
+		ul.SetUnlinkOnClose(false)
+	}
 	if err := s.Faults.Validate(); err != nil {
 		ln.Close()
 		return fmt.Errorf("tcp: faults: %w", err)
@@ -96,17 +105,23 @@ func (s *TCP) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // running records the engine CloseAll reaches; nil once it has stopped.
+// A CloseAll that came before the engine did is carried out now: a second
+// signal while Serve was still starting must not be lost.
 func (s *TCP) running(r engineRun) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.run = r
-	s.mu.Unlock()
+	if r != nil && s.closing != "" {
+		r.closeAll(s.closing)
+	}
 }
 
 // closeAll has the running engine close every connection, giving why as
-// the reason.
+// the reason, and remembers it for an engine that has yet to start.
 func (s *TCP) closeAll(why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = why
 	if s.run != nil {
 		s.run.closeAll(why)
 	}

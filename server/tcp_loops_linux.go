@@ -65,12 +65,14 @@ func (s *TCP) serveLoops(ctx context.Context, ln net.Listener) error {
 	}
 	failed := make(chan error, len(loops))
 	var accepting, running sync.WaitGroup
+	// Recorded before any loop runs: a loop serves as soon as it starts,
+	// and a CloseAll that found no engine would be lost.
+	s.running(loopsRun(loops))
 	for _, l := range loops {
 		accepting.Add(1)
 		l.failed, l.notAccepting = failed, accepting.Done
 		running.Go(l.run)
 	}
-	s.running(loopsRun(loops))
 
 	select {
 	case <-ctx.Done():
