@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/loopback-dev/loopback/diag"
 )
 
 func TestWhoFindsThisProcessAndExits1OnAFreePort(t *testing.T) {
@@ -27,6 +29,30 @@ func TestWhoFindsThisProcessAndExits1OnAFreePort(t *testing.T) {
 	out, stderr, code = runCLI(t, nil, "who", fmt.Sprint(free))
 	if code != 1 || out != "" || !strings.Contains(stderr, fmt.Sprintf("nothing is bound to port %d", free)) {
 		t.Errorf("who on a free port: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}
+
+func TestWhoJSONOnAFreePortIsAnEmptyArray(t *testing.T) {
+	t.Parallel()
+	free := freePort(t)
+	out, stderr, code := runCLI(t, nil, "who", "--json", fmt.Sprint(free))
+	if code != 1 || out != "[]\n" || !strings.Contains(stderr, fmt.Sprintf("nothing is bound to port %d", free)) {
+		t.Errorf("who --json on a free port: exit %d, stdout %q, stderr %q; want 1, \"[]\\n\" and a message", code, out, stderr)
+	}
+}
+
+// TestWriteSocketsJSONWithNone covers ports --json on a machine with no
+// listener, which no test can arrange on the real one.
+func TestWriteSocketsJSONWithNone(t *testing.T) {
+	t.Parallel()
+	for _, socks := range [][]diag.Socket{nil, {}} {
+		var b strings.Builder
+		if err := writeSockets(&b, socks, true); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != "[]\n" {
+			t.Errorf("writeSockets(%#v, json) = %q, want \"[]\\n\"", socks, b.String())
+		}
 	}
 }
 
