@@ -99,6 +99,16 @@ func TestExplainLoopbackPort(t *testing.T) {
 			t.Errorf("explain lacks %q:\n%s", want, out)
 		}
 	}
+	// Scripts get route_localnet as a fact for 127.x, whatever it is here.
+	out, stderr, code = runCLI(t, nil, "explain", "--json", "127.0.0.1")
+	var e struct {
+		Addrs []struct {
+			RouteLocalnet *bool `json:"route_localnet"`
+		} `json:"addrs"`
+	}
+	if err := json.Unmarshal([]byte(out), &e); code != 0 || err != nil || len(e.Addrs) != 1 || e.Addrs[0].RouteLocalnet == nil {
+		t.Errorf("explain --json 127.0.0.1: exit %d, %v, want an address with route_localnet:\n%s%s", code, err, out, stderr)
+	}
 	if _, stderr, code := runCLI(t, nil, "explain", "127.0.0.1:99999"); code != 2 {
 		t.Errorf("explain of a bad port: exit %d, %s", code, stderr)
 	}
