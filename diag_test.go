@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/loopback-dev/loopback/config"
 	"github.com/loopback-dev/loopback/diag"
 )
 
@@ -54,6 +58,32 @@ func TestWriteSocketsJSONWithNone(t *testing.T) {
 			t.Errorf("writeSockets(%#v, json) = %q, want \"[]\\n\"", socks, b.String())
 		}
 	}
+}
+
+// FuzzWhoArg fuzzes who's one argument, flags included: it is a port from
+// 1 to 65535 that reads back as itself, or a usage error (exit 2), or the
+// help (exit 0). explain's argument is fuzzed in diag (FuzzExplain).
+func FuzzWhoArg(f *testing.F) {
+	for _, s := range []string{"7007", "1", "65535", "0", "65536", "-1", "+80", "080", "0x50", "8e1", "http",
+		"", " 80", "80 ", "--json", "-h", "--", "-json=maybe", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		c, err := loadWho([]string{arg}, nil, io.Discard, io.Discard)
+		if err != nil {
+			if code := exitCode(err); code != 2 && !errors.Is(err, config.ErrHelp) {
+				t.Fatalf("who %q: exit %d (%v), want 2 for a usage error", arg, code, err)
+			}
+			return
+		}
+		if c.Port == 0 {
+			t.Fatalf("who %q accepted port 0", arg)
+		}
+		back, err := loadWho([]string{strconv.Itoa(int(c.Port))}, nil, io.Discard, io.Discard)
+		if err != nil || back.Port != c.Port {
+			t.Fatalf("who %q = port %d, which reads back as %d, %v", arg, c.Port, back.Port, err)
+		}
+	})
 }
 
 func freePort(t *testing.T) int {
