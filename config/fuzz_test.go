@@ -128,15 +128,99 @@ func FuzzHostPort(f *testing.F) {
 	})
 }
 
+// FuzzBytes covers the sizes (--message-size, --reset-after and the like):
+// a whole number of bytes, 0 or more, that reads back from its String.
+func FuzzBytes(f *testing.F) {
+	for _, s := range []string{"0", "1000", "64KiB", "1MB", "1.5KiB", "0.5B", "-3", "1e3", "1 GiB", " 7 ", "1KiBB",
+		"9223372036854775807", "4611686018427387904", "1e19", "8GiB", "Inf", "NaN", "0x10", "", "B", "kB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var n Bytes
+		if err := n.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("Bytes %q = %d, a negative size", s, n)
+		}
+		var back Bytes
+		if err := back.UnmarshalText([]byte(n.String())); err != nil || back != n {
+			t.Fatalf("Bytes %q = %d, whose text %q reads back as %d, %v", s, n, n.String(), back, err)
+		}
+	})
+}
+
+// FuzzBandwidth covers the rates with units (--bandwidth): 0 or a finite
+// number of bytes per second above 0, that reads back from its String.
+func FuzzBandwidth(f *testing.F) {
+	for _, s := range []string{"0", "1MB/s", "64KiB/s", "10Mbit/s", "1Gbit/s", "1MB", "fast", "-1MB/s", "0Mbit/s",
+		"1e308Gbit/s", "1e308GiB/s", "1bit/s", "0.001bit/s", "5e-324B/s", "/s", "B/s", " 1 kbit /s", "0/s", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var r Bandwidth
+		if err := r.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		if v := float64(r); v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("Bandwidth %q = %v bytes/s, not a finite rate of 0 or more", s, v)
+		}
+		var back Bandwidth
+		if err := back.UnmarshalText([]byte(r.String())); err != nil || back != r {
+			t.Fatalf("Bandwidth %q = %v, whose text %q reads back as %v, %v", s, float64(r), r.String(), float64(back), err)
+		}
+	})
+}
+
+// FuzzShare covers the probabilities (--loss, --faulty): 0 to 1, given
+// as a fraction or a percentage, that read back from their String.
+func FuzzShare(f *testing.F) {
+	for _, s := range []string{"0", "1", "0.3", "30%", "100%", "1.1", "-0.1", "120%", "NaN", "-0", "%", "1e-300%",
+		"0x1p-1", " 50 %", "Inf", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var sh Share
+		if err := sh.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		if !(sh >= 0 && sh <= 1) {
+			t.Fatalf("Share %q = %v, not from 0 to 1", s, float64(sh))
+		}
+		var back Share
+		if err := back.UnmarshalText([]byte(sh.String())); err != nil || back != sh {
+			t.Fatalf("Share %q = %v, whose text %q reads back as %v, %v", s, float64(sh), sh.String(), float64(back), err)
+		}
+	})
+}
+
+// FuzzSeed covers --seed: a whole number that reads back from its String.
+func FuzzSeed(f *testing.F) {
+	for _, s := range []string{"0", "42", "18446744073709551615", "18446744073709551616", "-1", " 7", "0x10", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var sd Seed
+		if err := sd.UnmarshalText([]byte(s)); err != nil {
+			return
+		}
+		var back Seed
+		if err := back.UnmarshalText([]byte(sd.String())); err != nil || back != sd {
+			t.Fatalf("Seed %q = %d, whose text reads back as %d, %v", s, sd, back, err)
+		}
+	})
+}
+
 // enums are the shapes of OneOf's allowed lists in the commands.
 var enums = [][]string{
-	{"auto", "console", "json"},       // --log-format
-	{"tcp", "udp", "both"},            // serve --proto
-	{"text", "json", "jsonl", "csv"},  // probe --output
-	{"rtt", "connect", "throughput"},  // probe --mode
-	{"K", "k", "\u212a", "ǆ"},         // case folding beyond ASCII: the Kelvin sign folds to k
-	{"", "x"},                         // an empty word is a value like any other
-	{"same", "same", "SAME", "other"}, // repeats
+	{"auto", "console", "json"},                       // --log-format
+	{"tcp", "udp", "both"},                            // serve --proto
+	{"text", "json", "jsonl", "csv"},                  // probe --output
+	{"rtt", "connect", "throughput"},                  // probe --mode
+	{"echo", "discard", "chargen", "daytime", "time"}, // serve --service
+	{"K", "k", "\u212a", "ǆ"},                         // case folding beyond ASCII: the Kelvin sign folds to k
+	{"", "x"},                                         // an empty word is a value like any other
+	{"same", "same", "SAME", "other"},                 // repeats
 }
 
 // FuzzOneOf checks the enum settings: what OneOf accepts is one of the
@@ -213,6 +297,10 @@ type fuzzed struct {
 	Rate  float64       `env:"RATE" envDefault:"0" help:"how fast"`
 	Loud  bool          `env:"LOUD" flag:"loud" envDefault:"false" help:"say more"`
 	Note  string        `env:"NOTE" help:"a note"`
+	Size  Bytes         `env:"SIZE" envDefault:"0" help:"how big"`
+	Pace  Bandwidth     `env:"PACE" envDefault:"0" help:"how fast, in bytes"`
+	Loss  Share         `env:"LOSS" envDefault:"0" help:"how much"`
+	Seed  Seed          `env:"SEED" envDefault:"0" help:"which"`
 	Log   Log
 }
 
@@ -229,6 +317,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add("LOOPBACK_FUZZ_NOTE=\x00=\x00LOOPBACK_FUZZ_LOUD", "--help")
 	f.Add("PATH=/bin\x00LOOPBACK_FUZZ_ADDR=host:80", "a\x00--log-level=error\x00b\x00--log-format\x00console")
 	f.Add("", "--nosuch\x00-\x00---x\x00--loud=maybe\x00--count")
+	f.Add("LOOPBACK_FUZZ_SIZE=64KiB\x00LOOPBACK_FUZZ_PACE=10Mbit/s\x00LOOPBACK_FUZZ_LOSS=30%\x00LOOPBACK_FUZZ_SEED=42",
+		"--size=1.5KiB\x00--pace\x001e308GiB/s\x00--loss=1.1\x00--seed=-1")
 	f.Fuzz(func(t *testing.T, environ, args string) {
 		var c fuzzed
 		_, err := Load("fuzz", "usage: loopback fuzz", &c, split(environ), split(args), io.Discard, io.Discard)
