@@ -144,8 +144,14 @@ func runPorts(args, environ []string, stdout, stderr io.Writer) error {
 	return writeSockets(stdout, socks, c.JSON)
 }
 
+// writeSockets prints socks as a table, or as a JSON array: [] when there
+// are none, never null, so that a script can take the array apart without
+// a case for nothing.
 func writeSockets(w io.Writer, socks []diag.Socket, asJSON bool) error {
 	if asJSON {
+		if socks == nil {
+			socks = []diag.Socket{}
+		}
 		return writeJSON(w, socks)
 	}
 	if len(socks) == 0 {

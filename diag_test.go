@@ -2,11 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/diag"
 )
 
 func TestWhoFindsThisProcessAndExits1OnAFreePort(t *testing.T) {
@@ -28,6 +34,56 @@ func TestWhoFindsThisProcessAndExits1OnAFreePort(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(stderr, fmt.Sprintf("nothing is bound to port %d", free)) {
 		t.Errorf("who on a free port: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
+}
+
+func TestWhoJSONOnAFreePortIsAnEmptyArray(t *testing.T) {
+	t.Parallel()
+	free := freePort(t)
+	out, stderr, code := runCLI(t, nil, "who", "--json", fmt.Sprint(free))
+	if code != 1 || out != "[]\n" || !strings.Contains(stderr, fmt.Sprintf("nothing is bound to port %d", free)) {
+		t.Errorf("who --json on a free port: exit %d, stdout %q, stderr %q; want 1, \"[]\\n\" and a message", code, out, stderr)
+	}
+}
+
+// TestWriteSocketsJSONWithNone covers ports --json on a machine with no
+// listener, which no test can arrange on the real one.
+func TestWriteSocketsJSONWithNone(t *testing.T) {
+	t.Parallel()
+	for _, socks := range [][]diag.Socket{nil, {}} {
+		var b strings.Builder
+		if err := writeSockets(&b, socks, true); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != "[]\n" {
+			t.Errorf("writeSockets(%#v, json) = %q, want \"[]\\n\"", socks, b.String())
+		}
+	}
+}
+
+// FuzzWhoArg fuzzes who's one argument, flags included: it is a port from
+// 1 to 65535 that reads back as itself, or a usage error (exit 2), or the
+// help (exit 0). explain's argument is fuzzed in diag (FuzzExplain).
+func FuzzWhoArg(f *testing.F) {
+	for _, s := range []string{"7007", "1", "65535", "0", "65536", "-1", "+80", "080", "0x50", "8e1", "http",
+		"", " 80", "80 ", "--json", "-h", "--", "-json=maybe", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		c, err := loadWho([]string{arg}, nil, io.Discard, io.Discard)
+		if err != nil {
+			if code := exitCode(err); code != 2 && !errors.Is(err, config.ErrHelp) {
+				t.Fatalf("who %q: exit %d (%v), want 2 for a usage error", arg, code, err)
+			}
+			return
+		}
+		if c.Port == 0 {
+			t.Fatalf("who %q accepted port 0", arg)
+		}
+		back, err := loadWho([]string{strconv.Itoa(int(c.Port))}, nil, io.Discard, io.Discard)
+		if err != nil || back.Port != c.Port {
+			t.Fatalf("who %q = port %d, which reads back as %d, %v", arg, c.Port, back.Port, err)
+		}
+	})
 }
 
 func freePort(t *testing.T) int {
@@ -72,6 +128,16 @@ func TestExplainLoopbackPort(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain lacks %q:\n%s", want, out)
 		}
+	}
+	// Scripts get route_localnet as a fact for 127.x, whatever it is here.
+	out, stderr, code = runCLI(t, nil, "explain", "--json", "127.0.0.1")
+	var e struct {
+		Addrs []struct {
+			RouteLocalnet *bool `json:"route_localnet"`
+		} `json:"addrs"`
+	}
+	if err := json.Unmarshal([]byte(out), &e); code != 0 || err != nil || len(e.Addrs) != 1 || e.Addrs[0].RouteLocalnet == nil {
+		t.Errorf("explain --json 127.0.0.1: exit %d, %v, want an address with route_localnet:\n%s%s", code, err, out, stderr)
 	}
 	if _, stderr, code := runCLI(t, nil, "explain", "127.0.0.1:99999"); code != 2 {
 		t.Errorf("explain of a bad port: exit %d, %s", code, stderr)

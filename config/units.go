@@ -65,10 +65,12 @@ func parseBytes(s string) (float64, bool) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	v := f * scale
+	// The unit can take a finite number past the largest float64: 1e308GiB.
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false
 	}
-	return f * scale, true
+	return v, true
 }
 
 // Bandwidth is a rate in bytes per second, written with its unit: bytes
@@ -98,10 +100,11 @@ func (r *Bandwidth) UnmarshalText(b []byte) error {
 	for _, u := range bitUnits {
 		if t, ok := strings.CutSuffix(s, u.suffix); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-			if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			v := f * u.bits / 8
+			if err != nil || !(v > 0) || math.IsInf(v, 0) {
 				return bad
 			}
-			*r = Bandwidth(f * u.bits / 8)
+			*r = Bandwidth(v)
 			return nil
 		}
 	}

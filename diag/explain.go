@@ -34,6 +34,16 @@ type AddrInfo struct {
 	// Reachable reports whether a socket listening on the port accepts
 	// traffic sent to this address; nil when that wasn't checked.
 	Reachable *bool `json:"reachable,omitempty"`
+	// RouteLocalnet reports, for an address in 127.0.0.0/8, whether
+	// net.ipv4.conf.*.route_localnet lets the network reach it, and
+	// RouteLocalnetOn on which interfaces (see RouteLocalnet); nil for
+	// other addresses, or when the setting couldn't be read.
+	RouteLocalnet   *bool    `json:"route_localnet,omitempty"`
+	RouteLocalnetOn []string `json:"route_localnet_on,omitempty"`
+	// Note is what this machine changes about the address, as a
+	// sentence: that route_localnet exposes it, or why that couldn't be
+	// checked.
+	Note string `json:"note,omitempty"`
 }
 
 // Activity is what uses a port on this machine right now.
@@ -53,7 +63,8 @@ type Activity struct {
 // "ADDR:PORT", "[V6]:PORT", ":PORT", "PORT", "HOST" or "HOST:PORT"; a port
 // may also be a name from /etc/services. Host names are resolved with
 // sys.LookupIP and each address is explained. Parsing and classification are
-// pure; the port facts, service names and listeners come from sys.
+// pure; the port facts, service names, listeners and route_localnet (for
+// 127.0.0.0/8) come from sys.
 func Explain(ctx context.Context, input string, sys System) (Explanation, error) {
 	t, err := parseTarget(input)
 	if err != nil {
@@ -67,6 +78,7 @@ func Explain(ctx context.Context, input string, sys System) (Explanation, error)
 	for _, a := range addrs {
 		e.Addrs = append(e.Addrs, classifyAddr(a))
 	}
+	markRouteLocalnet(e.Addrs, sys)
 	if !t.hasPort {
 		return e, nil
 	}

@@ -1,13 +1,18 @@
 package diag
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // The fuzz tests follow net/netip's FuzzParse: never panic, and round-trip
@@ -113,5 +118,55 @@ func FuzzEtc(f *testing.F) {
 			t.Fatalf("passwdName returned %q", name)
 		}
 		statusUIDs(data)
+	})
+}
+
+// FuzzRouteLocalnet feeds arbitrary setting files and interface names to
+// RouteLocalnet: an interface other than lo is reported exactly when its
+// file holds an integer other than 0, a file that holds no integer is an
+// error naming it, and the warning names every interface reported.
+func FuzzRouteLocalnet(f *testing.F) {
+	for _, s := range []string{"0\n", "1\n", "2", " -1 ", "", "x", "1\n1\n", "0x1", "99999999999"} {
+		f.Add([]byte(s), "eth0")
+	}
+	f.Add([]byte("1\n"), "all")
+	f.Add([]byte("1\n"), "lo")
+	f.Add([]byte("1\n"), "default")
+	f.Add([]byte("1\n"), "eth0.100")
+	f.Fuzz(func(t *testing.T, data []byte, iface string) {
+		file := pathIPv4Conf + "/" + iface + "/route_localnet"
+		if strings.Contains(iface, "/") || !fs.ValidPath(file) {
+			return // not a name a directory can have
+		}
+		tree := confTree(map[string]string{"all": "0\n", "lo": "1\n"})
+		tree[file] = &fstest.MapFile{Data: data}
+		got, err := RouteLocalnet(System{Root: tree})
+		n, perr := strconv.ParseInt(string(bytes.TrimSpace(data)), 10, 32)
+		switch {
+		case iface == "lo":
+			// Not read at all: lo carries nothing from the network.
+			if got != nil || err != nil {
+				t.Fatalf("RouteLocalnet with %q for lo = %q, %v; want none", data, got, err)
+			}
+			return
+		case perr != nil:
+			if err == nil || !strings.Contains(err.Error(), "/"+file+" holds") {
+				t.Fatalf("RouteLocalnet with %q in %s = %q, %v; want an error naming the file", data, file, got, err)
+			}
+			return
+		case err != nil:
+			t.Fatalf("RouteLocalnet with %q in %s: %v", data, file, err)
+		}
+		var want []string
+		if n != 0 && iface != "lo" {
+			want = []string{iface}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("RouteLocalnet with %q in %s = %q, want %q", data, file, got, want)
+		}
+		if w := RouteLocalnetWarning(got); (w != "") != (len(got) > 0) || len(got) > 0 &&
+			!strings.Contains(w, "net.ipv4.conf."+strings.ReplaceAll(iface, ".", "/")+".route_localnet=1") {
+			t.Fatalf("RouteLocalnetWarning(%q) = %q", got, w)
+		}
 	})
 }

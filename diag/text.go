@@ -26,6 +26,9 @@ func (e Explanation) WriteText(w io.Writer) error {
 		if a.IPv4 != nil {
 			line(&b, "", a.IPv4.Summary)
 		}
+		if a.Note != "" {
+			line(&b, noteLabel(a), a.Note)
+		}
 	}
 	if p := e.Port; p != nil {
 		line(&b, "port", p.Summary)
@@ -39,6 +42,15 @@ func (e Explanation) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// noteLabel is "warning" for an address the network can reach against
+// its class, "note" for anything else said of it.
+func noteLabel(a AddrInfo) string {
+	if a.RouteLocalnet != nil && *a.RouteLocalnet {
+		return "warning"
+	}
+	return "note"
 }
 
 // line writes one "  label    text" line; an empty label continues the
