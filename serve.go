@@ -274,11 +274,28 @@ func listen(ctx context.Context, c serveConfig, log zerolog.Logger) (server.List
 	if !ip.IsLoopback() {
 		log.Warn().Str("ip", ip.String()).Msg("serving on a non-loopback address: anyone who can reach it can use the echo")
 	}
+	warnRouteLocalnet(ip, diag.System{}, log)
 	l, err := server.Listen(ctx, netip.AddrPortFrom(ip, c.Addr.Port), c.Proto.has(protoTCP), c.Proto.has(protoUDP))
 	if err != nil {
 		return server.Listeners{}, nil, withBindHint(err, c.Addr.Port)
 	}
 	return l, func() {}, nil
+}
+
+// warnRouteLocalnet says so when 127.0.0.0/8 is not as private as it
+// looks: with net.ipv4.conf.*.route_localnet=1 (kube-proxy sets it), the
+// neighbouring network can reach a server bound to 127.x.
+func warnRouteLocalnet(ip netip.Addr, sys diag.System, log zerolog.Logger) {
+	if !ip.Unmap().Is4() || !ip.IsLoopback() {
+		return // ::1 is not affected, and a wildcard is exposed anyway
+	}
+	ifaces, err := diag.RouteLocalnet(sys)
+	switch {
+	case err != nil:
+		log.Debug().Err(err).Msg("could not read net.ipv4.conf.*.route_localnet")
+	case len(ifaces) > 0:
+		log.Warn().Strs("route_localnet", ifaces).Msg(diag.RouteLocalnetWarning(ifaces))
+	}
 }
 
 // withBindHint adds who holds the port, or why a low port was refused, to a
