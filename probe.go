@@ -23,14 +23,14 @@ type probeConfig struct {
 	Target    probe.Target  // the positional argument; no flag, no variable
 	Count     int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" short:"c" help:"round trips to measure"`
 	Duration  time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"measure for this long instead of --count (0: use --count)"`
-	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
+	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp and unixgram, to 1048576 for tcp and unix"`
 	Interval  time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
 	Rate      float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
 	Conns     int           `env:"CONCURRENCY" deprecated:"LOOPBACK_CONCURRENCY" envDefault:"1" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
 	Timeout   time.Duration `env:"TIMEOUT" deprecated:"LOOPBACK_TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup    int           `env:"WARMUP" deprecated:"LOOPBACK_WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
 	MaxErrors int           `env:"MAX_ERRORS" envDefault:"0" help:"end the run after this many failed round trips (lost, late or corrupt), with the report of what completed (0: no limit)"`
-	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
+	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (tcp, unix); throughput: stream for --duration (default 2s) and check every byte (tcp, unix)"`
 	BusyPoll  bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output    output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
 	Every     time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
@@ -43,9 +43,11 @@ type probeConfig struct {
 const probeSynopsis = `usage: loopback probe [flags] URL
 
 Measures round trips to an echo server. URL is tcp://host:port, udp://host:port
-or host:port (TCP). Exit 0 when every round trip came back intact, 1 when any was
-lost or corrupt or the target could not be reached, 2 for bad usage, 130 or 143
-when SIGINT or SIGTERM cut the run short (the report says how far it got).`
+or host:port (TCP), or a Unix socket: unix:///path or unixgram:///path (and
+unix://@name in Linux's abstract namespace). Exit 0 when every round trip came
+back intact, 1 when any was lost or corrupt or the target could not be reached,
+2 for bad usage, 130 or 143 when SIGINT or SIGTERM cut the run short (the report
+says how far it got).`
 
 // defaultStream is how long --mode throughput streams without --duration:
 // long enough for the rate to settle, short enough for a quick look.
@@ -62,7 +64,7 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 		return c, err
 	}
 	if len(l.Args) != 1 {
-		return c, config.Usagef("probe takes one URL (e.g. tcp://127.0.0.1:7007 or udp://[::1]:7007), got %d arguments", len(l.Args))
+		return c, config.Usagef("probe takes one URL (e.g. tcp://127.0.0.1:7007, udp://[::1]:7007 or unix:///tmp/echo.sock), got %d arguments", len(l.Args))
 	}
 	if c.Target, err = probe.ParseTarget(l.Args[0]); err != nil {
 		return c, config.Usagef("%v", err)

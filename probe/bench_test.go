@@ -20,7 +20,7 @@ func newBenchSession(tb testing.TB, network string, size int) *loop {
 	}
 	o := Options{Count: 1, Size: size, Timeout: 5 * time.Second,
 		Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel)}
-	conn, addr, _, err := open(tb.Context(), target, o.Timeout)
+	conn, addr, _, err := open(tb.Context(), target, o)
 	if err != nil {
 		tb.Fatal(err)
 	}

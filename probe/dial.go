@@ -17,7 +17,7 @@ import (
 // opened is one connection ready for a session.
 type opened struct {
 	conn    net.Conn
-	addr    netip.AddrPort
+	addr    netip.AddrPort // the address connected to; none for a Unix socket
 	connect time.Duration
 }
 
@@ -31,7 +31,7 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	for i := range conns {
 		wg.Go(func() {
 			c := &conns[i]
-			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o.Timeout)
+			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o)
 		})
 	}
 	wg.Wait()
@@ -49,12 +49,19 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 }
 
 // open resolves t and connects to it.
-func open(ctx context.Context, t Target, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
+func open(ctx context.Context, t Target, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
+	if t.Unix() {
+		conn, connect, err := dialUnix(ctx, t, o.Timeout)
+		if err != nil {
+			return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
+		}
+		return conn, netip.AddrPort{}, connect, nil
+	}
 	addrs, err := resolve(ctx, t)
 	if err != nil {
 		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, withKind(ErrUnresolvable, err))
 	}
-	conn, addr, connect, err := dial(ctx, t.Network, addrs, timeout)
+	conn, addr, connect, err := dial(ctx, t.Network, addrs, o.Timeout)
 	if err != nil {
 		return nil, addr, 0, whyNot(ctx, t, err)
 	}
@@ -135,7 +142,7 @@ func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (n
 	case err == nil:
 		return c, connect, nil
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return nil, 0, refused(addr)
+		return nil, 0, refused(addr.String())
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, 0, fmt.Errorf("connect to %s: %w after %v", addr, ErrTimeout, timeout)
 	}
@@ -150,6 +157,17 @@ func family(ip netip.Addr) int {
 	return 6
 }
 
-func refused(addr netip.AddrPort) error {
-	return fmt.Errorf("%w: nothing listening on %s", ErrRefused, addr)
+// refused is the error for nothing listening at place, an address and
+// port or a socket's path.
+func refused(place string) error {
+	return fmt.Errorf("%w: nothing listening on %s", ErrRefused, place)
+}
+
+// redial opens one more connection to what c reached, for a sample of
+// ModeConnect.
+func redial(ctx context.Context, t Target, c opened, timeout time.Duration) (net.Conn, time.Duration, error) {
+	if t.Unix() {
+		return dialUnix(ctx, t, timeout)
+	}
+	return dialTCP(ctx, c.addr, timeout)
 }

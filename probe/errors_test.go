@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"syscall"
 	"testing"
 )
@@ -17,7 +16,7 @@ func TestErrorCode(t *testing.T) {
 	}{
 		{nil, ""},
 		{errors.New("disk full"), "failed"},
-		{refused(netip.MustParseAddrPort("127.0.0.1:9")), "refused"},
+		{refused("127.0.0.1:9"), "refused"},
 		{fmt.Errorf("connect to x: %w after 1s", ErrTimeout), "timeout"},
 		{withKind(ErrUnresolvable, errors.New("lookup x: no such host")), "unresolvable"},
 		{withKind(connectKind(syscall.ENETUNREACH), syscall.ENETUNREACH), "unreachable"},
@@ -27,7 +26,7 @@ func TestErrorCode(t *testing.T) {
 		{withKind(ErrCorrupt, errors.New("0 of 3 lost, 1 corrupt")), "corrupt"},
 		{withKind(ErrAssertion, errors.New("assert p99<1ms failed")), "assertion"},
 		// An interruption is named as such whatever it cut short.
-		{withKind(ErrInterrupted, fmt.Errorf("interrupted while connecting: %w", refused(netip.MustParseAddrPort("127.0.0.1:9")))), "interrupted"},
+		{withKind(ErrInterrupted, fmt.Errorf("interrupted while connecting: %w", refused("127.0.0.1:9"))), "interrupted"},
 	}
 	for _, tt := range tests {
 		if got := ErrorCode(tt.err); got != tt.want {

@@ -23,7 +23,7 @@ type loop struct {
 func newLoop(s *session) *loop {
 	l := &loop{session: s, timer: time.NewTimer(time.Hour)}
 	l.timer.Stop()
-	if s.udp {
+	if s.dgram {
 		l.slots = newRing(s.o)
 	}
 	return l
@@ -53,7 +53,7 @@ func (l *loop) step(ctx context.Context, done <-chan struct{}) bool {
 	var rtt time.Duration
 	var oc outcome
 	var err error
-	if l.udp {
+	if l.dgram {
 		rtt, oc, err = l.udpRoundTrip(ctx)
 	} else {
 		rtt, oc, err = l.tcpRoundTrip(ctx)
@@ -155,7 +155,7 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		l.remember(slotLost)
 		l.log.Debug().Uint64("seq", l.seq).Msg("reply lost")
 		switch {
-		case !l.udp:
+		case !l.dgram:
 			l.res.abort(withKind(l.kind(ErrTimeout), errors.New(l.timeoutReason())))
 			return false
 		case !l.replied && (l.t.counted(l.seq) || l.seq+1 == l.t.warmup || time.Since(l.start) >= l.o.Timeout):
@@ -196,7 +196,7 @@ func (l *loop) arm() error {
 // remember notes what became of a UDP round trip, so that a second copy of
 // its reply counts as a dup, and a reply after its timeout as late.
 func (l *loop) remember(st slotState) {
-	if l.udp {
+	if l.dgram {
 		*l.slots.put(l.seq) = slot{seq: l.seq, sent: l.sent, state: st}
 	}
 }

@@ -115,8 +115,9 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 		}
 	}
 	res.BytesSent, res.SendFor = off, time.Since(start)
-	if tc, ok := conn.(*net.TCPConn); ok {
-		return tc.CloseWrite()
+	// TCP and Unix stream sockets both half-close.
+	if hc, ok := conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
 	}
 	return nil
 }

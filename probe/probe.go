@@ -1,5 +1,5 @@
 // Package probe measures round-trip latency to an RFC 862 echo server over
-// TCP or UDP.
+// TCP or UDP, or over a Unix domain socket, stream or datagram.
 //
 // Two engines do the round trips. The closed loop (TCP, and UDP without a
 // schedule) sends one payload and waits for its echo before sending the
@@ -44,7 +44,7 @@ const MaxTCPSize = 1 << 20
 type Options struct {
 	Count    int           // round trips recorded (ignored when Duration > 0)
 	Duration time.Duration // if > 0, send until this much time has passed instead of Count
-	Size     int           // payload bytes per round trip, MinSize..MaxUDPSize for UDP, ..MaxTCPSize for TCP
+	Size     int           // payload bytes per round trip, MinSize..MaxUDPSize for datagrams, ..MaxTCPSize for streams
 	Interval time.Duration // gap between sends; 0 = back to back
 	Timeout  time.Duration // per round trip (and for connect)
 	Warmup   int           // round trips before recording, not counted anywhere
@@ -52,7 +52,7 @@ type Options struct {
 	// each with Count round trips and its own schedule; 0 means 1.
 	Concurrency int
 	// Mode is what to measure; "" means ModeRTT. ModeConnect and
-	// ModeThroughput are TCP only.
+	// ModeThroughput measure streams only (TCP and Unix stream sockets).
 	Mode Mode
 	// BusyPoll spins on non-blocking reads with the goroutine's OS thread
 	// locked, instead of parking until the runtime's poller wakes it: the
@@ -77,12 +77,13 @@ type Options struct {
 }
 
 // Validate reports every option that Run would refuse for a target on
-// network ("tcp" or "udp"), so that a caller can refuse them all before any
+// network ("tcp", "udp", "unix" or "unixgram"), so that a caller can refuse them all before any
 // socket is opened: nil, or one *OptionError per problem, joined
 // (errors.Join).
 func (o Options) Validate(network string) error {
+	stream := Target{Network: network}.Stream()
 	maxSize := MaxTCPSize
-	if network == "udp" {
+	if !stream {
 		maxSize = MaxUDPSize
 	}
 	var p []error
@@ -113,8 +114,8 @@ func (o Options) Validate(network string) error {
 	if o.MaxErrors < 0 {
 		refuse("MaxErrors", o.MaxErrors, "must not be negative")
 	}
-	if o.Mode != "" && o.Mode != ModeRTT && network != "tcp" {
-		refuse("Mode", o.Mode, "measures TCP only")
+	if o.Mode != "" && o.Mode != ModeRTT && !stream {
+		refuse("Mode", o.Mode, "measures streams only (tcp or unix)")
 	}
 	if o.Mode == ModeThroughput && o.Duration <= 0 {
 		refuse("Mode", o.Mode, "needs a duration")
@@ -224,10 +225,10 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 // it measured; the error is a session's fatal one.
 func runConn(ctx context.Context, i int, c opened, t Target, o Options, start time.Time, pub *published) (*Result, error) {
 	defer c.conn.Close() // a mode may close it first; closing twice is harmless
-	log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
-	log.Debug().Dur("connect", c.connect).Msg("connected")
 	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
+	log := o.Log.With().Str("component", "probe").Str("addr", res.place()).Logger()
+	log.Debug().Dur("connect", c.connect).Msg("connected")
 	switch o.Mode {
 	case ModeConnect:
 		tl := newTally(o, i, start, pub != nil)

@@ -97,7 +97,7 @@ func TestRunRefused(t *testing.T) {
 func TestRunBadOptions(t *testing.T) {
 	t.Parallel()
 	good := Options{Count: 1, Size: 64, Timeout: time.Second}
-	target := Target{"udp", "127.0.0.1", 7}
+	target := Target{"udp", "127.0.0.1", 7, ""}
 	tests := []struct {
 		name string
 		edit func(*Options, *Target)
@@ -110,7 +110,7 @@ func TestRunBadOptions(t *testing.T) {
 		{"no timeout", func(o *Options, _ *Target) { o.Timeout = 0 }, "timeout 0s: must be positive"},
 		{"interval", func(o *Options, _ *Target) { o.Interval = -1 }, "interval -1ns: must not be negative"},
 		{"warmup", func(o *Options, _ *Target) { o.Warmup = -1 }, "warm-up -1: must not be negative"},
-		{"network", func(_ *Options, t *Target) { t.Network = "sctp" }, `target network "sctp": must be tcp or udp`},
+		{"network", func(_ *Options, t *Target) { t.Network = "sctp" }, `target network "sctp": must be tcp, udp, unix or unixgram`},
 		{"port", func(_ *Options, t *Target) { t.Port = 0 }, "target port 0 cannot be probed: nothing listens on port 0"},
 	}
 	for _, tt := range tests {

@@ -26,7 +26,7 @@ func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn))
 		serve(server)
 		server.Close()
 	}()
-	res := NewResult(Target{"tcp", "127.0.0.1", 7}, o)
+	res := NewResult(Target{"tcp", "127.0.0.1", 7, ""}, o)
 	err := newFakeClockSession(client, res, o).run(ctx)
 	client.Close()
 	<-done

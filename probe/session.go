@@ -26,7 +26,7 @@ const udpBufSize = 64<<10 + 1
 type session struct {
 	id    int // which of the run's connections, from 0
 	conn  net.Conn
-	udp   bool
+	dgram bool // UDP or a Unix datagram socket, not a stream
 	o     Options
 	log   zerolog.Logger
 	res   *Result // how the run ended and how it read; the counts are t's
@@ -36,7 +36,7 @@ type session struct {
 	near  reader     // the flow's reader just before a send is due
 	nonce uint64     // tells our replies from another run's
 	out   []byte     // the payload being sent
-	in    []byte     // the reply: Size bytes for TCP, udpBufSize for UDP
+	in    []byte     // the reply: Size bytes for a stream, udpBufSize for datagrams
 	// spinBelow is how close to a due send waiting stops sleeping and
 	// spins instead; tests on a fake clock set it to 0, since spinning
 	// never lets fake time pass.
@@ -60,7 +60,7 @@ func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logge
 	s := &session{
 		id:        id,
 		conn:      conn,
-		udp:       res.Target.Network == "udp",
+		dgram:     !res.Target.Stream(),
 		o:         o,
 		log:       log,
 		res:       res,
@@ -72,7 +72,7 @@ func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logge
 		start:     start.Add(offset),
 	}
 	s.in = make([]byte, o.Size)
-	if s.udp {
+	if s.dgram {
 		s.in = make([]byte, udpBufSize)
 	}
 	return s
@@ -105,7 +105,7 @@ func (s *session) run(ctx context.Context) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	if s.udp && s.o.Interval > 0 {
+	if s.dgram && s.o.Interval > 0 {
 		newFlow(s).run(ctx)
 	} else {
 		newLoop(s).run(ctx)
@@ -123,10 +123,10 @@ func (s *session) interrupt() { s.res.interrupt() }
 // fail handles an I/O error that is neither a timeout nor an interruption,
 // and reports false: the run stops.
 func (s *session) fail(err error) bool {
-	if s.udp && !s.replied {
+	if s.dgram && !s.replied {
 		// Nothing ever came back: the target was never reached.
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			err = refused(s.res.Addr)
+			err = refused(s.res.place())
 		}
 		s.fatal = withKind(connectKind(err), err)
 		return false

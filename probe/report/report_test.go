@@ -58,7 +58,18 @@ func goldenResults() map[string]*probe.Result {
 	slow.Aborted, slow.Interrupted = "interrupted", true
 	replies(slow, []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second}, nil)
 	slow.Sent, slow.Jitter = 3, 3716796875
-	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
+
+	// Unix sockets: a path instead of an address; the stream's connect is
+	// timed, the datagrams are counted as UDP's are.
+	unix := probe.NewResult(probe.Target{Network: "unix", Path: "/run/echo.sock"}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	unix.Connect, unix.Elapsed = 9100, 3*time.Millisecond
+	replies(unix, []time.Duration{7 * time.Microsecond, 8 * time.Microsecond, 9 * time.Microsecond}, nil)
+	unix.Sent, unix.Jitter = 3, 62
+	gram := probe.NewResult(probe.Target{Network: "unixgram", Path: "@echo"}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	gram.Elapsed = 3 * time.Millisecond
+	replies(gram, []time.Duration{8 * time.Microsecond, 9 * time.Microsecond}, nil)
+	gram.Sent, gram.Lost, gram.Jitter = 3, 1, 62
+	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow, "unix": unix, "unixgram-lost": gram}
 }
 
 // goldenErrs are what the probe makes of the golden results that stopped
