@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"time"
 
@@ -15,6 +14,7 @@ type loop struct {
 	*session
 	sent    time.Time // when the current round trip was sent; zero until then
 	writing bool      // the current TCP error happened while sending
+	wrote   int       // bytes of the current request sent before a failed write
 	timer   *time.Timer
 	yielded yield.Clock // when the loop last let the scheduler run
 	slots   ring        // UDP: what became of recent round trips
@@ -156,7 +156,7 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		l.log.Debug().Uint64("seq", l.seq).Msg("reply lost")
 		switch {
 		case !l.dgram:
-			l.res.abort(withKind(l.kind(ErrTimeout), errors.New(l.timeoutReason())))
+			l.res.abort(l.timeoutError())
 			return false
 		case !l.replied && (l.t.counted(l.seq) || l.seq+1 == l.t.warmup || time.Since(l.start) >= l.o.Timeout):
 			// The warm-up, its Timeout, or the first round trip without

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -131,7 +130,7 @@ func (s *session) fail(err error) bool {
 		s.fatal = withKind(connectKind(err), err)
 		return false
 	}
-	s.res.abort(withKind(s.kind(ioKind(err)), errors.New(s.failReason(err)+s.hint())))
+	s.res.abort(withKind(s.kind(ioKind(err)), errors.New(s.failReason(err)+s.cameBack()+s.hint())))
 	return false
 }
 
@@ -148,23 +147,6 @@ func (s *session) kind(k error) error {
 		return ErrNoReply
 	}
 	return k
-}
-
-func (s *session) failReason(err error) string {
-	what := err.Error()
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		what = fmt.Sprintf("server closed the connection mid-reply (%d of %d bytes)", s.got, len(s.out))
-	case errors.Is(err, io.EOF):
-		what = "server closed the connection"
-	case errors.Is(err, syscall.ECONNRESET):
-		what = "connection reset by peer"
-	case errors.Is(err, syscall.EPIPE):
-		what = "server closed the connection (broken pipe)"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		what = "connection refused: the echo server went away"
-	}
-	return what + " " + s.progress()
 }
 
 // progress says how far the run got, for abort reasons.
