@@ -31,6 +31,8 @@ type probeConfig struct {
 	Warmup    int           `env:"WARMUP" deprecated:"LOOPBACK_WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
 	MaxErrors int           `env:"MAX_ERRORS" envDefault:"0" help:"end the run after this many failed round trips (lost, late or corrupt), with the report of what completed (0: no limit)"`
 	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (tcp, unix); throughput: stream for --duration (default 2s) and check every byte (tcp, unix)"`
+	Split     bool          `env:"SPLIT" envDefault:"false" help:"send each request in two writes of half the payload (tcp, unix); with --nodelay=false against serve --message-size, shows Nagle's algorithm waiting for the delayed ACK"`
+	NoDelay   bool          `env:"NODELAY" envDefault:"true" help:"TCP_NODELAY: every write goes out at once; --nodelay=false turns Nagle's algorithm on, so a small write waits for the ACK of the one before (tcp)"`
 	BusyPoll  bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output    output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
 	Every     time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
@@ -89,7 +91,8 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 // probeFields maps each field of probe.Options to the setting that fills
 // it, so that the probe's objections name what the user set.
 var probeFields = map[string]string{"Count": "Count", "Duration": "Duration", "Size": "Size", "Interval": "Interval",
-	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll", "MaxErrors": "MaxErrors"}
+	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll", "MaxErrors": "MaxErrors",
+	"Split": "Split", "Nagle": "NoDelay"}
 
 // namedProblems turns the probe's objections to its options into usage
 // errors, one per problem, each naming the flag or variable the value came
@@ -211,6 +214,8 @@ func (c probeConfig) options() probe.Options {
 		Concurrency: c.Conns,
 		BusyPoll:    c.BusyPoll,
 		MaxErrors:   c.MaxErrors,
+		Split:       c.Split,
+		Nagle:       !c.NoDelay,
 	}
 }
 

@@ -231,6 +231,8 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 		{"no connections", []string{url, "--concurrency", "0"}, nil, "--concurrency: 0 connections would measure nothing"},
 		{"rate and interval", []string{url, "--rate", "10"}, []string{"LOOPBACK_PROBE_INTERVAL=1s"}, "--rate and LOOPBACK_PROBE_INTERVAL both set the schedule"},
 		{"tiny rate", []string{url, "--rate", "0.0001"}, nil, "--rate: 0.0001 round trips per second is less than one in 1000 s"},
+		{"split datagrams", []string{"udp://127.0.0.1:7", "--split"}, nil, "--split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"nagle on unix", []string{"unix:///tmp/echo.sock"}, []string{"LOOPBACK_PROBE_NODELAY=false"}, "LOOPBACK_PROBE_NODELAY: Nagle's algorithm is TCP's, not unix's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

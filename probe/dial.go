@@ -61,7 +61,7 @@ func open(ctx context.Context, t Target, o Options) (net.Conn, netip.AddrPort, t
 	if err != nil {
 		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, withKind(ErrUnresolvable, err))
 	}
-	conn, addr, connect, err := dial(ctx, t.Network, addrs, o.Timeout)
+	conn, addr, connect, err := dial(ctx, t.Network, addrs, o)
 	if err != nil {
 		return nil, addr, 0, whyNot(ctx, t, err)
 	}
@@ -108,7 +108,7 @@ func resolve(ctx context.Context, t Target) ([]netip.AddrPort, error) {
 // is the first address's, the one the user most likely meant. For UDP,
 // connecting sends nothing, so it always picks the first address; a refusal
 // shows up only on the first read. connect is the TCP handshake time.
-func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
+func dial(ctx context.Context, network string, addrs []netip.AddrPort, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
 	var d net.Dialer
 	if network == "udp" {
 		c, err := d.DialUDP(ctx, "udp", netip.AddrPort{}, addrs[0])
@@ -119,7 +119,7 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	}
 	var first error
 	for _, addr := range addrs {
-		conn, connect, err := dialTCP(ctx, addr, timeout)
+		conn, connect, err := dialTCP(ctx, addr, o)
 		if err == nil {
 			return conn, addr, connect, nil
 		}
@@ -133,12 +133,22 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	return nil, addrs[0], 0, first
 }
 
-func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+// dialTCP connects to addr within o.Timeout, with Nagle's algorithm off
+// unless o.Nagle.
+func dialTCP(ctx context.Context, addr netip.AddrPort, o Options) (net.Conn, time.Duration, error) {
 	if ctx.Err() != nil {
 		return nil, 0, ctx.Err()
 	}
+	timeout := o.Timeout
 	c, connect, err := connectTCP(ctx, addr, timeout)
 	switch {
+	case err == nil && o.Nagle:
+		// Set after the connect, which stays timed alone.
+		if err := c.(*net.TCPConn).SetNoDelay(false); err != nil {
+			c.Close()
+			return nil, 0, fmt.Errorf("connect to %s: Nagle's algorithm: %w", addr, err)
+		}
+		return c, connect, nil
 	case err == nil:
 		return c, connect, nil
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -165,9 +175,9 @@ func refused(place string) error {
 
 // redial opens one more connection to what c reached, for a sample of
 // ModeConnect.
-func redial(ctx context.Context, t Target, c opened, timeout time.Duration) (net.Conn, time.Duration, error) {
+func redial(ctx context.Context, t Target, c opened, o Options) (net.Conn, time.Duration, error) {
 	if t.Unix() {
-		return dialUnix(ctx, t, timeout)
+		return dialUnix(ctx, t, o.Timeout)
 	}
-	return dialTCP(ctx, c.addr, timeout)
+	return dialTCP(ctx, c.addr, o)
 }

@@ -66,6 +66,15 @@ type Options struct {
 	// Samples, if set, gets one Sample per event of every round trip (see
 	// Outcome), from every connection.
 	Samples Sampler
+	// Split sends each request of a stream in two writes of half the
+	// payload each, as a client that writes a header and then a body
+	// does. RTT mode only.
+	Split bool
+	// Nagle leaves Nagle's algorithm on (no TCP_NODELAY), TCP only: a
+	// small write waits until what went before it is acknowledged. With
+	// Split, against a server that answers only whole messages, that wait
+	// is the server's delayed ACK, about 40 ms on Linux.
+	Nagle bool
 	// MaxErrors, if > 0, ends the run once this many measured round trips
 	// have failed (lost, late or corrupt), over all connections; with
 	// several, those in flight may add a few. The Result then has what
@@ -119,6 +128,12 @@ func (o Options) Validate(network string) error {
 	}
 	if o.Mode == ModeThroughput && o.Duration <= 0 {
 		refuse("Mode", o.Mode, "needs a duration")
+	}
+	if o.Split && (!stream || (o.Mode != "" && o.Mode != ModeRTT)) {
+		p = append(p, &OptionError{Field: "Split", Why: "only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"})
+	}
+	if o.Nagle && network != "tcp" {
+		p = append(p, &OptionError{Field: "Nagle", Why: "Nagle's algorithm is TCP's, not " + network + "'s"})
 	}
 	if o.BusyPoll && !canSpin {
 		p = append(p, noBusyPoll())

@@ -112,6 +112,12 @@ func TestRunBadOptions(t *testing.T) {
 		{"warmup", func(o *Options, _ *Target) { o.Warmup = -1 }, "warm-up -1: must not be negative"},
 		{"network", func(_ *Options, t *Target) { t.Network = "sctp" }, `target network "sctp": must be tcp, udp, unix or unixgram`},
 		{"port", func(_ *Options, t *Target) { t.Port = 0 }, "target port 0 cannot be probed: nothing listens on port 0"},
+		{"split datagrams", func(o *Options, _ *Target) { o.Split = true }, "split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"split a stream", func(o *Options, t *Target) {
+			o.Split, o.Mode, o.Duration, t.Network = true, ModeThroughput, time.Second, "tcp"
+		},
+			"split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"nagle", func(o *Options, t *Target) { o.Nagle, t.Network, t.Path = true, "unix", "/x" }, "nagle: Nagle's algorithm is TCP's, not unix's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,6 +233,33 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	want := fmt.Sprintf("interrupted while connecting to %s: context canceled", target)
 	if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) || !errors.Is(err, ErrInterrupted) || !r.Interrupted || r.Sent != 0 {
 		t.Errorf("Run = %+v, %v; want an interrupted Result that measured nothing, %q", r, err, want)
+	}
+}
+
+// TestRunSplit: a request in two writes comes back whole from a server
+// that reads whole requests, over TCP (with Nagle's algorithm on or off)
+// and a Unix stream.
+func TestRunSplit(t *testing.T) {
+	t.Parallel()
+	whole := tcpEchoWith(64, func(uint64, []byte) bool { return true })
+	for _, tt := range []struct {
+		name   string
+		target Target
+		o      Options
+	}{
+		{"tcp", serveTCP(t, whole), Options{}},
+		{"tcp with Nagle", serveTCP(t, whole), Options{Nagle: true}},
+		{"unix", serveUnix(t, whole), Options{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := tt.o
+			o.Split, o.Count, o.Size, o.Timeout, o.Warmup = true, 5, 64, 5*time.Second, 0
+			r, err := Run(t.Context(), tt.target, o)
+			if err != nil || !r.OK() || r.Received != 5 {
+				t.Errorf("%v, ok %v, received %d, aborted %q; want 5 intact", err, r.OK(), r.Received, r.Aborted)
+			}
+		})
 	}
 }
 

@@ -35,12 +35,19 @@ func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error)
 		return 0, outInterrupted, nil
 	}
 	l.sent = time.Now()
-	if n, err := l.rd.write(l.out); err != nil {
+	var n int
+	var err error
+	if l.o.Split {
+		n, err = l.sendSplit()
+	} else {
+		n, err = l.rd.write(l.out)
+	}
+	if err != nil {
 		l.wrote = n
 		return 0, l.ioOutcome(ctx, err), err
 	}
 	l.writing = false
-	n, err := l.rd.readFull(l.in)
+	n, err = l.rd.readFull(l.in)
 	rtt := time.Since(l.sent)
 	l.got = n
 	l.replied = l.replied || n > 0
@@ -51,6 +58,17 @@ func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error)
 		return rtt, outCorrupt, nil
 	}
 	return rtt, outOK, nil
+}
+
+// sendSplit writes the request in two halves, each its own write(2).
+func (l *loop) sendSplit() (int, error) {
+	half := len(l.out) / 2
+	n, err := l.rd.write(l.out[:half])
+	if err != nil {
+		return n, err
+	}
+	m, err := l.rd.write(l.out[half:])
+	return n + m, err
 }
 
 // udpRoundTrip sends one datagram and reads until its echo or the
