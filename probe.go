@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/narrate"
 	"github.com/loopback-dev/loopback/probe"
 	probereport "github.com/loopback-dev/loopback/probe/report"
 )
@@ -39,8 +42,14 @@ type probeConfig struct {
 	JSON      bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"same as --output json"`
 	Hgrm      string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
 	Assert    assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
+	Trace     bool          `env:"TRACE" envDefault:"false" help:"narrate the first connection on stderr in plain sentences: the connect, the first 5 measured round trips (each write and reply) and the close (for learning; replaces the log)"`
 	Log       config.Log
 }
+
+// traceRoundTrips is how many measured round trips --trace tells one by
+// one: enough to see the pattern, few enough to read; the rest are
+// counted in one line.
+const traceRoundTrips = 5
 
 const probeSynopsis = `usage: loopback probe [flags] URL
 
@@ -186,6 +195,9 @@ func (c probeConfig) commandLineProblems(l config.Loaded) []error {
 	if c.Rate > 0 && c.Conns > 0 && c.options().Interval <= 0 {
 		p = append(p, config.Usagef("%s: %g round trips per second over %d connections is more than one per nanosecond on each", l.Name("Rate"), c.Rate, c.Conns))
 	}
+	if c.Trace && c.Mode != probe.ModeRTT {
+		p = append(p, config.Usagef("%s tells round trips one by one: %s rtt only", l.Name("Trace"), l.Name("Mode")))
+	}
 	if c.Rate > 0 && c.Rate < 0.001 {
 		p = append(p, config.Usagef("%s: %g round trips per second is less than one in 1000 s; give a larger rate", l.Name("Rate"), c.Rate))
 	}
@@ -266,6 +278,13 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	o := c.options()
 	o.Log = newLogger(stderr, c.Log)
+	if c.Trace {
+		// One narration for the log and the trace, as serve --trace has.
+		nw := narrate.NewWriter(stderr)
+		o.Log = zerolog.New(nw).Level(c.Log.Level.Level).Hook(timestamp{})
+		o.Trace = zerolog.New(nw).Level(zerolog.TraceLevel).Hook(timestamp{})
+		o.TraceRoundTrips = traceRoundTrips
+	}
 	var samples *probereport.SampleWriter
 	if c.Output == outputCSV {
 		samples = probereport.NewSampleWriter(stdout)
@@ -319,7 +338,8 @@ const statusEvery = 500 * time.Millisecond
 // stderr when stderr is a terminal (never on a pipe, where it would be
 // noise). It reports whether the status line is on.
 func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
-	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet
+	// A status line rewriting itself would garble a narration.
+	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet && !c.Trace
 	o.ReportEvery = c.Every
 	if live {
 		o.ReportEvery = cmp.Or(c.Every, statusEvery)

@@ -1,7 +1,8 @@
 // Package narrate renders the program's structured log events as plain
-// sentences for a person learning sockets: `serve --trace` writes its log
-// through it, so each step of a connection or a datagram (bound, accepted,
-// read, echoed, closed) reads as one line of English, with the payload
+// sentences for a person learning sockets: `serve --trace` and `probe
+// --trace` write their logs through it, so each step of a connection or a
+// datagram (bound, accepted, read, echoed, closed on the server; connected,
+// sent, received, closed on the client) reads as one line of English, with the payload
 // dumped beneath when the event carries one. The events are the JSON log's
 // own; only their rendering differs.
 package narrate
@@ -101,7 +102,13 @@ func (e event) clock() string {
 // sentence says what the event means.
 func (e event) sentence() string {
 	n := int(e.num("bytes"))
-	switch msg := e.str("message"); msg {
+	msg := e.str("message")
+	if e.str("component") == "probe" {
+		if s, ok := e.probeSentence(msg); ok {
+			return s
+		}
+	}
+	switch msg {
 	case "listening":
 		return e.listening()
 	case "connection open":

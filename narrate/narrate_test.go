@@ -29,6 +29,48 @@ not json at all
 `
 
 func TestNarrationGolden(t *testing.T) {
+	checkNarration(t, events, "narration.golden")
+}
+
+// probeEvents are the probe's trace events (probe --trace) for each kind
+// of socket, as it logs them, without times.
+const probeEvents = `{"level":"trace","component":"probe","network":"tcp","addr":"127.0.0.1:7007","message":"connecting"}
+{"level":"trace","component":"probe","network":"tcp","addr":"127.0.0.1:7007","local":"127.0.0.1:53422","connect":0.0453,"message":"connection made"}
+{"level":"trace","component":"probe","network":"tcp","count":10,"message":"warm-up done"}
+{"level":"trace","component":"probe","network":"tcp","seq":1,"bytes":64,"message":"request sent"}
+{"level":"trace","component":"probe","network":"tcp","seq":1,"bytes":64,"rtt":0.0234,"intact":true,"message":"reply received"}
+{"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":32,"part":1,"parts":2,"message":"request sent"}
+{"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":32,"part":2,"parts":2,"message":"request sent"}
+{"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":64,"rtt":41.2,"intact":false,"message":"reply received"}
+{"level":"trace","component":"probe","network":"tcp","count":95,"message":"more not told"}
+{"level":"trace","component":"probe","network":"tcp","local":"127.0.0.1:53422","message":"socket closed"}
+{"level":"trace","component":"probe","network":"tcp","addr":"127.0.0.1:9","error":"connection refused: nothing listening on 127.0.0.1:9","message":"connect failed"}
+{"level":"trace","component":"probe","network":"udp","addr":"127.0.0.1:7007","message":"connecting"}
+{"level":"trace","component":"probe","network":"udp","addr":"127.0.0.1:7007","local":"127.0.0.1:40211","message":"connection made"}
+{"level":"trace","component":"probe","network":"udp","seq":1,"bytes":64,"message":"request sent"}
+{"level":"trace","component":"probe","network":"udp","seq":1,"timeout":1000,"message":"reply missing"}
+{"level":"trace","component":"probe","network":"udp","seq":2,"bytes":64,"rtt":0.0191,"intact":true,"message":"reply received"}
+{"level":"trace","component":"probe","network":"udp","local":"127.0.0.1:40211","message":"socket closed"}
+{"level":"trace","component":"probe","network":"unix","addr":"/tmp/echo.sock","message":"connecting"}
+{"level":"trace","component":"probe","network":"unix","addr":"/tmp/echo.sock","local":"","connect":0.0091,"message":"connection made"}
+{"level":"trace","component":"probe","network":"unix","count":1,"message":"more not told"}
+{"level":"trace","component":"probe","network":"unix","message":"socket closed"}
+{"level":"trace","component":"probe","network":"unixgram","addr":"/tmp/echo.dgram","message":"connecting"}
+{"level":"trace","component":"probe","network":"unixgram","addr":"/tmp/echo.dgram","local":"/tmp/loopback-probe-1/probe.sock","message":"connection made"}
+{"level":"trace","component":"probe","network":"unixgram","seq":1,"bytes":64,"message":"request sent"}
+{"level":"trace","component":"probe","network":"unixgram","seq":1,"bytes":64,"rtt":0.0098,"intact":true,"message":"reply received"}
+{"level":"trace","component":"probe","network":"unixgram","local":"/tmp/loopback-probe-1/probe.sock","message":"socket closed"}
+{"level":"debug","component":"probe","addr":"127.0.0.1:7007","seq":3,"rtt":0.02,"message":"reply"}
+`
+
+func TestProbeNarrationGolden(t *testing.T) {
+	checkNarration(t, probeEvents, "probe.golden")
+}
+
+// checkNarration narrates events and compares the text with the golden
+// file name in testdata.
+func checkNarration(t *testing.T, events, name string) {
+	t.Helper()
 	var out bytes.Buffer
 	w := NewWriter(&out)
 	for _, line := range bytes.SplitAfter([]byte(events), []byte("\n")) {
@@ -38,7 +80,7 @@ func TestNarrationGolden(t *testing.T) {
 			}
 		}
 	}
-	golden := filepath.Join("testdata", "narration.golden")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		os.WriteFile(golden, out.Bytes(), 0o644)
 	}

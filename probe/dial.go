@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // opened is one connection ready for a session.
@@ -19,6 +21,7 @@ type opened struct {
 	conn    net.Conn
 	addr    netip.AddrPort // the address connected to; none for a Unix socket
 	connect time.Duration
+	trace   zerolog.Logger // its steps told for narration; disabled but for the first
 }
 
 // openAll sets up Options.Concurrency connections in parallel, or none:
@@ -31,7 +34,10 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	for i := range conns {
 		wg.Go(func() {
 			c := &conns[i]
-			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o)
+			if i == 0 {
+				c.trace = traceLog(o, t)
+			}
+			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o, c.trace)
 		})
 	}
 	wg.Wait()
@@ -48,8 +54,16 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	return conns, nil
 }
 
-// open resolves t and connects to it.
-func open(ctx context.Context, t Target, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
+// open resolves t and connects to it, telling tr each step.
+func open(ctx context.Context, t Target, o Options, tr zerolog.Logger) (net.Conn, netip.AddrPort, time.Duration, error) {
+	tr.Trace().Str("addr", t.Place()).Msg("connecting")
+	conn, addr, connect, err := connectTo(ctx, t, o)
+	traceConnect(tr, t, conn, addr, connect, err)
+	return conn, addr, connect, err
+}
+
+// connectTo resolves t and connects to it.
+func connectTo(ctx context.Context, t Target, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
 	if t.Unix() {
 		conn, connect, err := dialUnix(ctx, t, o.Timeout)
 		if err != nil {

@@ -67,6 +67,9 @@ func (l *loop) step(ctx context.Context, done <-chan struct{}) bool {
 		}
 	}
 	goOn := l.account(rtt, oc, err)
+	if l.traceLeft > 0 {
+		l.traceRoundTrip(rtt, oc)
+	}
 	if l.pub != nil {
 		l.pub.publish(&l.t, time.Now(), false)
 	}

@@ -81,6 +81,12 @@ type Options struct {
 	// completed, and Err wraps ErrMaxErrors.
 	MaxErrors int
 	Log       zerolog.Logger
+	// Trace, if it takes trace-level events, gets the first connection's
+	// steps told one by one for narration (see trace.go): its connect, its
+	// first TraceRoundTrips measured round trips in RTT mode, and its
+	// close. The zero Logger tells nothing, and costs nothing.
+	Trace           zerolog.Logger
+	TraceRoundTrips int
 
 	limit *errorLimit // Run's count of failures, for MaxErrors
 }
@@ -251,7 +257,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	case ModeThroughput:
 		runStream(ctx, c, res, o, pub)
 	default:
-		return res, newSession(i, c.conn, res, o, log, start, pub).run(ctx)
+		return res, newSession(i, c, res, o, log, start, pub).run(ctx)
 	}
 	return res, nil
 }

@@ -47,11 +47,18 @@ type session struct {
 	got       int       // bytes of the current TCP reply read before an error
 	replied   bool      // something came back at some point: the target is live
 	fatal     error     // Run returns this instead of the Result
+
+	// The trace (trace.go): where it goes, how many measured round trips
+	// are still to be told (0 with tracing off), and how many were.
+	trace     zerolog.Logger
+	traceLeft int
+	told      int
 }
 
 // newSession is connection id's session of a run that started at start;
 // pub, if not nil, gets its counts for interval reports.
-func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logger, start time.Time, pub *published) *session {
+func newSession(id int, c opened, res *Result, o Options, log zerolog.Logger, start time.Time, pub *published) *session {
+	conn := c.conn
 	// Each connection's schedule is offset by its share of the interval,
 	// so that with --rate the sends of all connections together are
 	// evenly spaced instead of bunched.
@@ -69,6 +76,10 @@ func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logge
 		out:       make([]byte, o.Size),
 		spinBelow: 2 * time.Millisecond,
 		start:     start.Add(offset),
+		trace:     c.trace,
+	}
+	if c.trace.GetLevel() <= zerolog.TraceLevel {
+		s.traceLeft = o.TraceRoundTrips
 	}
 	s.in = make([]byte, o.Size)
 	if s.dgram {
@@ -112,6 +123,7 @@ func (s *session) run(ctx context.Context) error {
 	if !s.firstSend.IsZero() {
 		s.res.Elapsed = time.Since(s.firstSend)
 	}
+	s.traceEnd()
 	s.t.fill(s.res)
 	s.pub.publish(&s.t, time.Now(), true)
 	return s.fatal
