@@ -42,7 +42,7 @@ const probeEvents = `{"level":"trace","component":"probe","network":"tcp","addr"
 {"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":32,"part":1,"parts":2,"message":"request sent"}
 {"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":32,"part":2,"parts":2,"message":"request sent"}
 {"level":"trace","component":"probe","network":"tcp","seq":2,"bytes":64,"rtt":41.2,"intact":false,"message":"reply received"}
-{"level":"trace","component":"probe","network":"tcp","count":95,"message":"more not told"}
+{"level":"trace","component":"probe","network":"tcp","count":95,"told":5,"message":"more not told"}
 {"level":"trace","component":"probe","network":"tcp","local":"127.0.0.1:53422","message":"socket closed"}
 {"level":"trace","component":"probe","network":"tcp","addr":"127.0.0.1:9","error":"connection refused: nothing listening on 127.0.0.1:9","message":"connect failed"}
 {"level":"trace","component":"probe","network":"udp","addr":"127.0.0.1:7007","message":"connecting"}
@@ -53,7 +53,8 @@ const probeEvents = `{"level":"trace","component":"probe","network":"tcp","addr"
 {"level":"trace","component":"probe","network":"udp","local":"127.0.0.1:40211","message":"socket closed"}
 {"level":"trace","component":"probe","network":"unix","addr":"/tmp/echo.sock","message":"connecting"}
 {"level":"trace","component":"probe","network":"unix","addr":"/tmp/echo.sock","local":"","connect":0.0091,"message":"connection made"}
-{"level":"trace","component":"probe","network":"unix","count":1,"message":"more not told"}
+{"level":"trace","component":"probe","network":"unix","count":1,"told":5,"message":"more not told"}
+{"level":"trace","component":"probe","network":"udp","count":2000,"told":0,"message":"more not told"}
 {"level":"trace","component":"probe","network":"unix","message":"socket closed"}
 {"level":"trace","component":"probe","network":"unixgram","addr":"/tmp/echo.dgram","message":"connecting"}
 {"level":"trace","component":"probe","network":"unixgram","addr":"/tmp/echo.dgram","local":"/tmp/loopback-probe-1/probe.sock","message":"connection made"}

@@ -46,7 +46,11 @@ func (e event) probeSentence(msg string) (string, bool) {
 	case "reply missing":
 		return fmt.Sprintf("round trip %d: no reply within %s: lost", n, duration(e.num("timeout"))), true
 	case "more not told":
-		return fmt.Sprintf("%s, measured but not told one by one", count(int(e.num("count")), "more round trip")), true
+		what := "more round trip"
+		if e.num("told") == 0 {
+			what = "round trip" // on a schedule, or none was told before a failure
+		}
+		return fmt.Sprintf("%s, measured but not told one by one", count(int(e.num("count")), what)), true
 	case "socket closed":
 		return e.socketClosed(network), true
 	}

@@ -87,7 +87,7 @@ func (l *loop) traceRoundTrip(rtt time.Duration, oc outcome) {
 // close that follows.
 func (s *session) traceEnd() {
 	if untold := s.t.Sent - uint64(s.told); untold > 0 {
-		s.trace.Trace().Uint64("count", untold).Msg("more not told")
+		s.trace.Trace().Uint64("count", untold).Int("told", s.told).Msg("more not told")
 	}
 	e := s.trace.Trace()
 	if e == nil {
