@@ -75,8 +75,9 @@ func (e event) peer() string {
 	return "the client"
 }
 
-// addr reads an address field: {"ip", "port"} as ip:port, {"path"} as the
-// path, "" for none.
+// addr reads an address field: {"ip", "port"} as ip:port, {"host",
+// "port"} (a name as the user gave it) as host:port, {"path"} as the path,
+// "" for none.
 func (e event) addr(k string) string {
 	m, ok := e.f[k].(map[string]any)
 	if !ok {
@@ -86,6 +87,9 @@ func (e event) addr(k string) string {
 		return p
 	}
 	ip, _ := m["ip"].(string)
+	if host, ok := m["host"].(string); ok {
+		ip = host
+	}
 	port, _ := m["port"].(float64)
 	return net.JoinHostPort(ip, strconv.Itoa(int(port)))
 }

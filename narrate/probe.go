@@ -42,9 +42,9 @@ func (e event) probeSentence(msg string) (string, bool) {
 				verdict = "but it differs from what was sent: corrupt"
 			}
 		}
-		return fmt.Sprintf("round trip %d: %s came back after %s, %s", n, what, duration(e.num("rtt")), verdict), true
+		return fmt.Sprintf("round trip %d: %s came back after %s, %s", n, what, duration(e.num("rtt_ms")), verdict), true
 	case "reply missing":
-		return fmt.Sprintf("round trip %d: no reply within %s: lost", n, duration(e.num("timeout"))), true
+		return fmt.Sprintf("round trip %d: no reply within %s: lost", n, duration(e.num("timeout_ms"))), true
 	case "more not told":
 		what := "more round trip"
 		if e.num("told") == 0 {
@@ -58,7 +58,7 @@ func (e event) probeSentence(msg string) (string, bool) {
 }
 
 func (e event) connecting(network string) string {
-	addr := e.str("addr")
+	addr := e.addr("addr")
 	switch network {
 	case "tcp":
 		return fmt.Sprintf("connecting to %s: connect(2) sends a SYN and waits for the server's SYN-ACK", addr)
@@ -73,13 +73,13 @@ func (e event) connecting(network string) string {
 }
 
 func (e event) connectionMade(network string) string {
-	local := e.str("local")
+	local := e.addr("local")
 	switch network {
 	case "tcp":
 		return fmt.Sprintf("connected from %s after %s: the SYN-ACK came back, and our ACK completed the three-way handshake",
-			local, duration(e.num("connect")))
+			local, duration(e.num("connect_ms")))
 	case "unix":
-		return fmt.Sprintf("connected after %s; our side has no name, as a Unix client needs none", duration(e.num("connect")))
+		return fmt.Sprintf("connected after %s; our side has no name, as a Unix client needs none", duration(e.num("connect_ms")))
 	case "udp", "unixgram":
 		return fmt.Sprintf("ready, from %s", local)
 	}
@@ -94,13 +94,13 @@ func (e event) socketClosed(network string) string {
 	case "unix":
 		return "closed the connection: the server reads end-of-file and closes its side"
 	case "unixgram":
-		return "closed the socket, and removed its name " + e.str("local")
+		return "closed the socket, and removed its name " + e.addr("local")
 	}
 	return "closed the socket: UDP has no connection to end, so nothing is sent"
 }
 
-// duration formats a zerolog duration, in milliseconds, in the unit that
-// suits it.
+// duration formats a duration field (the log's are in milliseconds, named
+// _ms) in the unit that suits it.
 func duration(ms float64) string {
 	switch {
 	case ms >= 1000:

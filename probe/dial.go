@@ -56,7 +56,7 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 
 // open resolves t and connects to it, telling tr each step.
 func open(ctx context.Context, t Target, o Options, tr zerolog.Logger) (net.Conn, netip.AddrPort, time.Duration, error) {
-	tr.Trace().Str("addr", t.Place()).Msg("connecting")
+	traceConnecting(tr, t)
 	conn, addr, connect, err := connectTo(ctx, t, o)
 	traceConnect(tr, t, conn, addr, connect, err)
 	return conn, addr, connect, err

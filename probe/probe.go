@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // MinSize is the smallest payload in bytes: an 8-byte sequence number and
@@ -248,7 +250,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	defer c.conn.Close() // a mode may close it first; closing twice is harmless
 	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
-	log := o.Log.With().Str("component", "probe").Str("addr", res.place()).Logger()
+	log := logfield.AddrCtx(o.Log.With().Str("component", "probe"), "addr", res.netAddr()).Logger()
 	log.Debug().Dur("connect", c.connect).Msg("connected")
 	switch o.Mode {
 	case ModeConnect:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -162,6 +163,18 @@ func (r *Result) place() string {
 		return r.Addr.String()
 	}
 	return r.Target.Place()
+}
+
+// netAddr is where the run went as a net.Addr, for the log: the address
+// connected to, or the Unix socket's path; nil when neither is known.
+func (r *Result) netAddr() net.Addr {
+	switch {
+	case r.Target.Unix():
+		return &net.UnixAddr{Name: r.Target.Path, Net: r.Target.Network}
+	case r.Addr.IsValid():
+		return net.TCPAddrFromAddrPort(r.Addr)
+	}
+	return nil
 }
 
 // RPS is intact round trips per second over the run, all connections

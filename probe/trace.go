@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // The probe's trace: the first connection's life told step by step, as
@@ -18,7 +20,8 @@ import (
 //
 // The round trips are told after each has been timed, never inside it,
 // and with tracing off a round trip pays one comparison of a counter that
-// is zero.
+// is zero. The fields speak the log's vocabulary (package logfield):
+// addresses as {ip, port} or {path}, durations in _ms.
 
 // traceLog is the logger that tells connection 1's steps: o.Trace with the
 // probe's fields, or a disabled logger when o.Trace does not take trace
@@ -30,28 +33,52 @@ func traceLog(o Options, t Target) zerolog.Logger {
 	return o.Trace.With().Str("component", "probe").Str("network", t.Network).Logger()
 }
 
+// traceConnecting tells that the connect to t starts.
+func traceConnecting(tr zerolog.Logger, t Target) {
+	if e := tr.Trace(); e != nil {
+		targetField(e, "addr", t).Msg("connecting")
+	}
+}
+
 // traceConnect tells how the connect went.
 func traceConnect(tr zerolog.Logger, t Target, conn net.Conn, addr netip.AddrPort, connect time.Duration, err error) {
 	e := tr.Trace()
 	if e == nil {
 		return
 	}
-	place := t.Place()
 	if addr.IsValid() {
-		place = addr.String()
+		e = logfield.AddrPort(e, "addr", addr)
+	} else {
+		e = targetField(e, "addr", t)
 	}
-	e = e.Str("addr", place)
 	if err != nil {
 		e.Str("error", err.Error()).Msg("connect failed")
 		return
 	}
-	if local := conn.LocalAddr(); local != nil {
-		e = e.Str("local", local.String())
-	}
+	e = localField(e, conn)
 	if t.Stream() {
-		e = e.Dur("connect", connect)
+		e = logfield.Millis(e, "connect", connect)
 	}
 	e.Msg("connection made")
+}
+
+// targetField adds t as the user gave it: {ip, port}, {host, port} or
+// {path}.
+func targetField(e *zerolog.Event, key string, t Target) *zerolog.Event {
+	if t.Unix() {
+		return logfield.Path(e, key, t.Path)
+	}
+	return logfield.HostPort(e, key, t.Host, t.Port)
+}
+
+// localField adds conn's own address as "local": null for a Unix socket
+// with no name, as a stream client's is.
+func localField(e *zerolog.Event, conn net.Conn) *zerolog.Event {
+	local := conn.LocalAddr()
+	if u, ok := local.(*net.UnixAddr); ok && u.Name == "" {
+		local = nil
+	}
+	return logfield.Addr(e, "local", local)
 }
 
 // traceRoundTrip tells the round trip just done, once it has been timed
@@ -75,9 +102,10 @@ func (l *loop) traceRoundTrip(rtt time.Duration, oc outcome) {
 		l.trace.Trace().Uint64("seq", n).Int("bytes", len(l.out)).Msg("request sent")
 	}
 	if oc == outLost {
-		l.trace.Trace().Uint64("seq", n).Dur("timeout", l.o.Timeout).Msg("reply missing")
+		logfield.Millis(l.trace.Trace().Uint64("seq", n), "timeout", l.o.Timeout).Msg("reply missing")
 	} else {
-		l.trace.Trace().Uint64("seq", n).Int("bytes", len(l.out)).Dur("rtt", rtt).Bool("intact", oc == outOK).Msg("reply received")
+		e := l.trace.Trace().Uint64("seq", n).Int("bytes", len(l.out)).Bool("intact", oc == outOK)
+		logfield.Millis(e, "rtt", rtt).Msg("reply received")
 	}
 	l.told++
 	l.traceLeft--
@@ -89,12 +117,7 @@ func (s *session) traceEnd() {
 	if untold := s.t.Sent - uint64(s.told); untold > 0 {
 		s.trace.Trace().Uint64("count", untold).Int("told", s.told).Msg("more not told")
 	}
-	e := s.trace.Trace()
-	if e == nil {
-		return
+	if e := s.trace.Trace(); e != nil {
+		localField(e, s.conn).Msg("socket closed")
 	}
-	if local := s.conn.LocalAddr(); local != nil {
-		e = e.Str("local", local.String())
-	}
-	e.Msg("socket closed")
 }
