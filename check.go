@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +29,7 @@ import (
 type checkConfig struct {
 	Count  int  `env:"COUNT" envDefault:"1000" short:"c" help:"round trips per protocol"`
 	Warmup int  `env:"WARMUP" envDefault:"100" help:"round trips per protocol before measuring"`
-	All    bool `env:"ALL" envDefault:"false" help:"check IPv6 loopback (::1) too, side by side"`
+	All    bool `env:"ALL" envDefault:"false" help:"check IPv6 loopback (::1) and Unix sockets (stream and datagram) too, side by side"`
 	JSON   bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print each probe result as a JSON object, one per line"`
 	Log    config.Log
 }
@@ -49,7 +51,8 @@ Commands:
 
 With no command, loopback checks this machine's loopback stack: it starts an echo
 server on 127.0.0.1:0 in this process, probes it over TCP and UDP, and prints a
-verdict. Exit 0 when loopback works.`
+verdict. --all adds IPv6 and Unix sockets, to compare what each transport costs.
+Exit 0 when loopback works.`
 
 // checkSize is the payload of the self-check's round trips: a typical
 // small request.
@@ -87,9 +90,10 @@ func (c checkConfig) options() probe.Options {
 const checkTimeout = time.Second
 
 // runCheck is `loopback` alone: start an echo server in this process on
-// 127.0.0.1:0 (and [::1]:0 with --all), probe it over TCP and UDP, and say
-// whether loopback works. An interruption ends it after the probe it cut
-// short; with --json each probe that ran has its line, on every outcome.
+// 127.0.0.1:0 (and [::1]:0 and Unix sockets with --all), probe it over TCP
+// and UDP, and say whether loopback works. An interruption ends it after
+// the probe it cut short; with --json each probe that ran has its line, on
+// every outcome.
 func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
 	c, err := loadCheck(args, environ, stdout, stderr)
 	if err != nil {
@@ -109,13 +113,21 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 			break
 		}
 	}
+	var notes []string
+	if c.All && ctx.Err() == nil {
+		rs, es, ns := checkUnix(ctx, c, log)
+		results, errs, notes = append(results, rs...), append(errs, es...), ns
+	}
 	if c.JSON {
+		for _, n := range notes {
+			log.Warn().Msg(n)
+		}
 		for i, r := range results {
 			if err := probereport.WriteJSON(stdout, r, errs[i]); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
-	} else if err := writeVerdict(stdout, results, c.Log.Quiet); err != nil {
+	} else if err := writeVerdict(stdout, results, notes, c.Log.Quiet); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return errors.Join(errs...)
@@ -126,31 +138,90 @@ func runCheck(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 // probe's result and what failed it, nil when the probe passed; if the
 // server cannot listen, one result for TCP that measured nothing, and why.
 func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerolog.Logger) ([]*probe.Result, []error) {
-	// The server's per-connection events are noise in a verdict; show them
-	// only when the user asked for debug detail.
-	srvLog := log
-	if c.Log.Level.Level > zerolog.DebugLevel {
-		srvLog = log.Level(zerolog.WarnLevel)
-	}
-	o := c.options()
-	o.Log = log
 	l, err := server.Listen(ctx, addr, true, true)
 	if err != nil {
 		t := probe.Target{Network: "tcp", Host: addr.Addr().String(), Port: addr.Port()}
-		return []*probe.Result{probe.NewResult(t, o)}, []error{fmt.Errorf("self-check: %w", err)}
+		return []*probe.Result{probe.NewResult(t, c.options())}, []error{fmt.Errorf("self-check: %w", err)}
 	}
-	srvCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { (&server.TCP{Log: srvLog}).Serve(srvCtx, l.TCP) })
-	wg.Go(func() { (&server.UDP{Log: srvLog}).Serve(srvCtx, l.UDP) })
-	defer wg.Wait()
-	defer stop()
-
+	defer serveCheck(ctx, l, c, log)()
 	port := uint16(l.TCP.Addr().(*net.TCPAddr).Port)
+	var targets []probe.Target
+	for _, network := range []string{"tcp", "udp"} {
+		targets = append(targets, probe.Target{Network: network, Host: addr.Addr().String(), Port: port})
+	}
+	return probeEach(ctx, targets, c, log)
+}
+
+// checkUnix serves Unix stream and datagram echo in this process, on
+// sockets in a new temporary directory, and probes each. Unix sockets are
+// there to compare with loopback, not part of it: one that cannot be set
+// up here (no datagram sockets on Windows, no temporary directory) is
+// left out with a note saying why, and the verdict stands on the rest.
+func checkUnix(ctx context.Context, c checkConfig, log zerolog.Logger) ([]*probe.Result, []error, []string) {
+	dir, err := os.MkdirTemp("", "loopback-check-")
+	if err != nil {
+		return nil, nil, []string{fmt.Sprintf("unix sockets not measured: %v", err)}
+	}
+	defer os.RemoveAll(dir)
 	var results []*probe.Result
 	var errs []error
-	for _, network := range []string{"tcp", "udp"} {
-		t := probe.Target{Network: network, Host: addr.Addr().String(), Port: port}
+	var notes []string
+	for _, network := range []string{"unix", "unixgram"} {
+		path := filepath.Join(dir, network+".sock")
+		stream, datagram := path, ""
+		if network == "unixgram" {
+			stream, datagram = "", path
+		}
+		ul, err := server.ListenUnix(ctx, stream, datagram, 0o600)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s not measured: %v", network, err))
+			continue
+		}
+		stop := serveCheck(ctx, ul.Listeners(), c, log)
+		rs, es := probeEach(ctx, []probe.Target{{Network: network, Path: path}}, c, log)
+		stop()
+		results, errs = append(results, rs...), append(errs, es...)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return results, errs, notes
+}
+
+// serveCheck serves echo on l in this process until the returned function
+// is called, which waits for the servers to stop. The servers' events are
+// noise in a verdict; they show only when the user asked for debug
+// detail.
+func serveCheck(ctx context.Context, l server.Listeners, c checkConfig, log zerolog.Logger) (stop func()) {
+	if c.Log.Level.Level > zerolog.DebugLevel {
+		log = log.Level(zerolog.WarnLevel)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if l.TCP != nil {
+		wg.Go(func() { (&server.TCP{Log: log}).Serve(ctx, l.TCP) })
+	}
+	if l.UDP != nil {
+		wg.Go(func() { (&server.UDP{Log: log}).Serve(ctx, l.UDP) })
+	}
+	if l.UnixGram != nil {
+		wg.Go(func() { (&server.UnixGram{Log: log}).Serve(ctx, l.UnixGram) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// probeEach probes each target in turn, or as many as it can before an
+// interruption, and returns each result and what failed it, nil when the
+// probe passed.
+func probeEach(ctx context.Context, targets []probe.Target, c checkConfig, log zerolog.Logger) ([]*probe.Result, []error) {
+	o := c.options()
+	o.Log = log
+	var results []*probe.Result
+	var errs []error
+	for _, t := range targets {
 		r, err := probe.Run(ctx, t, o)
 		if err != nil {
 			err = fmt.Errorf("self-check: loopback %s does not work: %w", t, err)
@@ -164,20 +235,28 @@ func checkOne(ctx context.Context, addr netip.AddrPort, c checkConfig, log zerol
 }
 
 // writeVerdict prints one line of judgement and, unless quiet, one row per
-// protocol and address.
-func writeVerdict(w io.Writer, results []*probe.Result, quiet bool) error {
+// protocol and address and the notes.
+func writeVerdict(w io.Writer, results []*probe.Result, notes []string, quiet bool) error {
 	ok := "OK"
 	var where []string
+	ips := 0
 	for _, r := range results {
 		if !r.OK() {
 			ok = "FAILED"
 		}
-		if a := r.Addr.String(); !slices.Contains(where, a) {
+		a := "Unix sockets"
+		if !r.Target.Unix() {
+			a = r.Addr.String()
+		}
+		if !slices.Contains(where, a) {
 			where = append(where, a)
+			if !r.Target.Unix() {
+				ips++
+			}
 		}
 	}
 	fmt.Fprintf(w, "loopback %s: echo on %s, %d round trips of %d bytes per protocol\n",
-		ok, strings.Join(where, " and "), results[0].Sent, results[0].Size)
+		ok, andList(where), results[0].Sent, results[0].Size)
 	if quiet {
 		return nil
 	}
@@ -185,17 +264,33 @@ func writeVerdict(w io.Writer, results []*probe.Result, quiet bool) error {
 	fmt.Fprintln(tw, "proto\tconnect\trtt p50\trtt p99\trtt max\tlost\tcorrupt\t")
 	for _, r := range results {
 		connect := "-"
-		if r.Target.Network == "tcp" {
+		if r.Target.Stream() {
 			connect = micros(r.Connect)
 		}
 		proto := r.Target.Network
-		if len(where) > 1 {
+		if ips > 1 && !r.Target.Unix() {
 			proto += map[bool]string{true: " ipv4", false: " ipv6"}[r.Addr.Addr().Is4()]
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\t\n", proto, connect,
 			micros(r.Quantile(50)), micros(r.Quantile(99)), micros(r.Max), r.Lost, r.Sent, r.Corrupt)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintf(w, "note: %s\n", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// andList joins words as a sentence does: "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // micros formats a duration in microseconds with one decimal, the unit in

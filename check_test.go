@@ -2,9 +2,13 @@ package main
 
 import (
 	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/loopback-dev/loopback/probe"
 )
 
 func TestCheckSaysOK(t *testing.T) {
@@ -23,7 +27,9 @@ func TestCheckSaysOK(t *testing.T) {
 	}
 }
 
-func TestCheckAllAddsIPv6(t *testing.T) {
+// TestCheckAllAddsIPv6AndUnix: --all measures every transport side by
+// side, each served in this process.
+func TestCheckAllAddsIPv6AndUnix(t *testing.T) {
 	t.Parallel()
 	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
@@ -34,13 +40,34 @@ func TestCheckAllAddsIPv6(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
-	for _, row := range []string{"tcp ipv4", "udp ipv4", "tcp ipv6", "udp ipv6"} {
-		if !strings.Contains(out, row) {
-			t.Errorf("check --all lacks a %q row:\n%s", row, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i, row := range []string{"tcp ipv4", "udp ipv4", "tcp ipv6", "udp ipv6", "unix", "unixgram"} {
+		if len(lines) < i+3 || !regexp.MustCompile(`^ *`+row+` .* 0/50 +0$`).MatchString(lines[i+2]) {
+			t.Errorf("check --all lacks the %q row, measured and intact, in place %d:\n%s", row, i+1, out)
 		}
 	}
-	if !strings.Contains(out, " and [::1]:") {
-		t.Errorf("first line does not name both servers:\n%s", out)
+	if !regexp.MustCompile(`^ *unix +[0-9.]+ µs `).MatchString(lines[len(lines)-2]) {
+		t.Errorf("the Unix stream row has no connect time:\n%s", out)
+	}
+	if !strings.Contains(lines[0], ", [::1]:") || !strings.Contains(lines[0], " and Unix sockets,") {
+		t.Errorf("first line does not name every server:\n%s", out)
+	}
+}
+
+// TestCheckNotesWhatItCouldNotMeasure: a transport this system lacks is
+// a note under the table, not a failure of loopback.
+func TestCheckNotesWhatItCouldNotMeasure(t *testing.T) {
+	t.Parallel()
+	r := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 7}, probe.Options{Size: 64})
+	r.Addr = netip.MustParseAddrPort("127.0.0.1:7")
+	r.Sent, r.Received, r.Dist = 1, 1, probe.NewDist(20*time.Microsecond)
+	var b strings.Builder
+	if err := writeVerdict(&b, []*probe.Result{r}, []string{"unixgram not measured: not supported"}, false); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if !strings.HasPrefix(lines[0], "loopback OK: echo on 127.0.0.1:7,") || lines[len(lines)-1] != "note: unixgram not measured: not supported" {
+		t.Errorf("verdict:\n%s", b.String())
 	}
 }
 

@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/loopback-dev/loopback/config"
+	"github.com/loopback-dev/loopback/narrate"
 	"github.com/loopback-dev/loopback/probe"
 	probereport "github.com/loopback-dev/loopback/probe/report"
 )
@@ -23,29 +26,39 @@ type probeConfig struct {
 	Target    probe.Target  // the positional argument; no flag, no variable
 	Count     int           `env:"COUNT" deprecated:"LOOPBACK_COUNT" envDefault:"100" short:"c" help:"round trips to measure"`
 	Duration  time.Duration `env:"DURATION" deprecated:"LOOPBACK_DURATION" envDefault:"0" short:"d" help:"measure for this long instead of --count (0: use --count)"`
-	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp, to 1048576 for tcp"`
+	Size      int           `env:"SIZE" deprecated:"LOOPBACK_SIZE" envDefault:"64" arg:"bytes" help:"payload bytes per round trip: 16 to 65507 for udp and unixgram, to 1048576 for tcp and unix"`
 	Interval  time.Duration `env:"INTERVAL" deprecated:"LOOPBACK_INTERVAL" envDefault:"0" help:"time between sends on each connection, scheduled from the start (0: back to back)"`
 	Rate      float64       `env:"RATE" deprecated:"LOOPBACK_RATE" envDefault:"0" arg:"per-second" help:"round trips per second over all connections, on a fixed schedule; each is timed from when it was due (0: back to back)"`
 	Conns     int           `env:"CONCURRENCY" deprecated:"LOOPBACK_CONCURRENCY" envDefault:"1" help:"connections (UDP sockets) probing in parallel, each doing --count round trips"`
 	Timeout   time.Duration `env:"TIMEOUT" deprecated:"LOOPBACK_TIMEOUT" envDefault:"1s" help:"wait this long for each reply (and for the connection)"`
 	Warmup    int           `env:"WARMUP" deprecated:"LOOPBACK_WARMUP" envDefault:"10" help:"round trips sent first and not measured"`
 	MaxErrors int           `env:"MAX_ERRORS" envDefault:"0" help:"end the run after this many failed round trips (lost, late or corrupt), with the report of what completed (0: no limit)"`
-	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (TCP); throughput: stream for --duration (default 2s) and check every byte (TCP)"`
+	Mode      probe.Mode    `env:"MODE" deprecated:"LOOPBACK_MODE" envDefault:"rtt" arg:"rtt|connect|throughput" help:"rtt: round trips on one connection; connect: connect, echo, close per sample (tcp, unix); throughput: stream for --duration (default 2s) and check every byte (tcp, unix)"`
+	Split     bool          `env:"SPLIT" envDefault:"false" help:"send each request in two writes of half the payload (tcp, unix); with --nodelay=false against serve --message-size, shows Nagle's algorithm waiting for the delayed ACK"`
+	NoDelay   bool          `env:"NODELAY" envDefault:"true" help:"TCP_NODELAY: every write goes out at once; --nodelay=false turns Nagle's algorithm on, so a small write waits for the ACK of the one before (tcp)"`
 	BusyPoll  bool          `env:"BUSY_POLL" deprecated:"LOOPBACK_BUSY_POLL" envDefault:"false" help:"spin on non-blocking reads with the thread locked instead of sleeping: lowest overhead, costs a core per connection"`
 	Output    output        `env:"OUTPUT" deprecated:"LOOPBACK_OUTPUT" envDefault:"text" arg:"text|json|jsonl|csv" help:"stdout: text (table and histogram), json (one object), jsonl (one object per interval, then the summary), csv (one row per round trip)"`
 	Every     time.Duration `env:"REPORT_EVERY" deprecated:"LOOPBACK_REPORT_EVERY" envDefault:"0" help:"also report each interval of this length as it ends: a line in text, an object in jsonl (default 1s there)"`
 	JSON      bool          `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"same as --output json"`
 	Hgrm      string        `env:"HGRM" deprecated:"LOOPBACK_HGRM" arg:"path" help:"also write the RTT percentile distribution to this file in HdrHistogram's .hgrm format, for its plotters"`
 	Assert    assertions    `env:"ASSERT" deprecated:"LOOPBACK_ASSERT" arg:"conditions" help:"exit 1 unless every condition holds, e.g. \"p99<200us,loss=0\" (metrics: min mean stddev p50 p90 p99 p999 max jitter connect sent received lost corrupt late dup reordered loss rps)"`
+	Trace     bool          `env:"TRACE" envDefault:"false" help:"narrate the first connection on stderr in plain sentences: the connect, the first 5 measured round trips (each write and reply) and the close (for learning; replaces the log)"`
 	Log       config.Log
 }
+
+// traceRoundTrips is how many measured round trips --trace tells one by
+// one: enough to see the pattern, few enough to read; the rest are
+// counted in one line.
+const traceRoundTrips = 5
 
 const probeSynopsis = `usage: loopback probe [flags] URL
 
 Measures round trips to an echo server. URL is tcp://host:port, udp://host:port
-or host:port (TCP). Exit 0 when every round trip came back intact, 1 when any was
-lost or corrupt or the target could not be reached, 2 for bad usage, 130 or 143
-when SIGINT or SIGTERM cut the run short (the report says how far it got).`
+or host:port (TCP), or a Unix socket: unix:///path or unixgram:///path (and
+unix://@name in Linux's abstract namespace). Exit 0 when every round trip came
+back intact, 1 when any was lost or corrupt or the target could not be reached,
+2 for bad usage, 130 or 143 when SIGINT or SIGTERM cut the run short (the report
+says how far it got).`
 
 // defaultStream is how long --mode throughput streams without --duration:
 // long enough for the rate to settle, short enough for a quick look.
@@ -62,7 +75,7 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 		return c, err
 	}
 	if len(l.Args) != 1 {
-		return c, config.Usagef("probe takes one URL (e.g. tcp://127.0.0.1:7007 or udp://[::1]:7007), got %d arguments", len(l.Args))
+		return c, config.Usagef("probe takes one URL (e.g. tcp://127.0.0.1:7007, udp://[::1]:7007 or unix:///tmp/echo.sock), got %d arguments", len(l.Args))
 	}
 	if c.Target, err = probe.ParseTarget(l.Args[0]); err != nil {
 		return c, config.Usagef("%v", err)
@@ -87,7 +100,8 @@ func loadProbe(args, environ []string, stdout, stderr io.Writer) (probeConfig, e
 // probeFields maps each field of probe.Options to the setting that fills
 // it, so that the probe's objections name what the user set.
 var probeFields = map[string]string{"Count": "Count", "Duration": "Duration", "Size": "Size", "Interval": "Interval",
-	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll", "MaxErrors": "MaxErrors"}
+	"Timeout": "Timeout", "Warmup": "Warmup", "Concurrency": "Conns", "Mode": "Mode", "BusyPoll": "BusyPoll", "MaxErrors": "MaxErrors",
+	"Split": "Split", "Nagle": "NoDelay"}
 
 // namedProblems turns the probe's objections to its options into usage
 // errors, one per problem, each naming the flag or variable the value came
@@ -181,6 +195,9 @@ func (c probeConfig) commandLineProblems(l config.Loaded) []error {
 	if c.Rate > 0 && c.Conns > 0 && c.options().Interval <= 0 {
 		p = append(p, config.Usagef("%s: %g round trips per second over %d connections is more than one per nanosecond on each", l.Name("Rate"), c.Rate, c.Conns))
 	}
+	if c.Trace && c.Mode != probe.ModeRTT {
+		p = append(p, config.Usagef("%s tells round trips one by one: %s rtt only", l.Name("Trace"), l.Name("Mode")))
+	}
 	if c.Rate > 0 && c.Rate < 0.001 {
 		p = append(p, config.Usagef("%s: %g round trips per second is less than one in 1000 s; give a larger rate", l.Name("Rate"), c.Rate))
 	}
@@ -209,6 +226,8 @@ func (c probeConfig) options() probe.Options {
 		Concurrency: c.Conns,
 		BusyPoll:    c.BusyPoll,
 		MaxErrors:   c.MaxErrors,
+		Split:       c.Split,
+		Nagle:       !c.NoDelay,
 	}
 }
 
@@ -259,6 +278,13 @@ func runProbe(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	}
 	o := c.options()
 	o.Log = newLogger(stderr, c.Log)
+	if c.Trace {
+		// One narration for the log and the trace, as serve --trace has.
+		nw := narrate.NewWriter(stderr)
+		o.Log = zerolog.New(nw).Level(c.Log.Level.Level).Hook(timestamp{})
+		o.Trace = zerolog.New(nw).Level(zerolog.TraceLevel).Hook(timestamp{})
+		o.TraceRoundTrips = traceRoundTrips
+	}
 	var samples *probereport.SampleWriter
 	if c.Output == outputCSV {
 		samples = probereport.NewSampleWriter(stdout)
@@ -312,7 +338,8 @@ const statusEvery = 500 * time.Millisecond
 // stderr when stderr is a terminal (never on a pipe, where it would be
 // noise). It reports whether the status line is on.
 func reportIntervals(o *probe.Options, c probeConfig, stdout, stderr io.Writer) bool {
-	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet
+	// A status line rewriting itself would garble a narration.
+	live := isTerminal(stderr) && c.Output == outputText && c.Mode == probe.ModeRTT && !c.Log.Quiet && !c.Trace
 	o.ReportEvery = c.Every
 	if live {
 		o.ReportEvery = cmp.Or(c.Every, statusEvery)

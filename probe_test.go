@@ -214,7 +214,7 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 	}{
 		{"no url", nil, nil, "probe takes one URL"},
 		{"two urls", []string{url, "tcp://127.0.0.1:2"}, nil, "probe takes one URL"},
-		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, `target "http://127.0.0.1:7": scheme must be tcp:// or udp://`},
+		{"bad scheme", []string{"http://127.0.0.1:7"}, nil, `target "http://127.0.0.1:7": scheme must be tcp://, udp://, unix:// or unixgram://`},
 		{"udp size", []string{"udp://127.0.0.1:7", "--size", "65508"}, nil, "size 65508: must be 16-65507 bytes for udp"},
 		{"env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_PROBE_SIZE=8"}, "LOOPBACK_PROBE_SIZE=8: must be 16-65507 bytes for udp"},
 		{"old env size", []string{"udp://127.0.0.1:7"}, []string{"LOOPBACK_SIZE=8"}, "LOOPBACK_SIZE=8: must be 16-65507 bytes for udp"},
@@ -224,13 +224,15 @@ func TestProbeRefusesUselessValues(t *testing.T) {
 		{"zero count", []string{url, "--count", "0"}, nil, "count 0: need at least 1 round trip, or a duration"},
 		{"negative count", []string{url, "--count", "-1"}, nil, `--count: "-1" is not a whole number`},
 		{"zero timeout", []string{url, "--timeout", "0"}, nil, "timeout 0s: must be positive"},
-		{"udp connect", []string{"udp://127.0.0.1:7", "--mode", "connect"}, nil, "mode connect: measures TCP only"},
+		{"udp connect", []string{"udp://127.0.0.1:7", "--mode", "connect"}, nil, "mode connect: measures streams only (tcp or unix)"},
 		{"csv of a stream", []string{url, "--mode", "throughput", "--output", "csv"}, nil,
 			"--mode throughput has no per-round-trip rows for csv; use text, json or jsonl"},
 		{"json and text", []string{url, "--json"}, []string{"LOOPBACK_PROBE_OUTPUT=text"}, "--json and LOOPBACK_PROBE_OUTPUT text disagree"},
 		{"no connections", []string{url, "--concurrency", "0"}, nil, "--concurrency: 0 connections would measure nothing"},
 		{"rate and interval", []string{url, "--rate", "10"}, []string{"LOOPBACK_PROBE_INTERVAL=1s"}, "--rate and LOOPBACK_PROBE_INTERVAL both set the schedule"},
 		{"tiny rate", []string{url, "--rate", "0.0001"}, nil, "--rate: 0.0001 round trips per second is less than one in 1000 s"},
+		{"split datagrams", []string{"udp://127.0.0.1:7", "--split"}, nil, "--split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"nagle on unix", []string{"unix:///tmp/echo.sock"}, []string{"LOOPBACK_PROBE_NODELAY=false"}, "LOOPBACK_PROBE_NODELAY: Nagle's algorithm is TCP's, not unix's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +260,7 @@ func TestProbeListsEveryProblemAtOnce(t *testing.T) {
 		"--rate and --interval both set the schedule; give one of them",
 		"--size 8: must be 16-65507 bytes for udp",
 		"LOOPBACK_PROBE_TIMEOUT=0s: must be positive",
-		"--mode connect: measures TCP only",
+		"--mode connect: measures streams only (tcp or unix)",
 		"--hgrm /nonexistent/x: directory /nonexistent does not exist",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {

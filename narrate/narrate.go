@@ -1,7 +1,8 @@
 // Package narrate renders the program's structured log events as plain
-// sentences for a person learning sockets: `serve --trace` writes its log
-// through it, so each step of a connection or a datagram (bound, accepted,
-// read, echoed, closed) reads as one line of English, with the payload
+// sentences for a person learning sockets: `serve --trace` and `probe
+// --trace` write their logs through it, so each step of a connection or a
+// datagram (bound, accepted, read, echoed, closed on the server; connected,
+// sent, received, closed on the client) reads as one line of English, with the payload
 // dumped beneath when the event carries one. The events are the JSON log's
 // own; only their rendering differs.
 package narrate
@@ -74,8 +75,9 @@ func (e event) peer() string {
 	return "the client"
 }
 
-// addr reads an address field: {"ip", "port"} as ip:port, {"path"} as the
-// path, "" for none.
+// addr reads an address field: {"ip", "port"} as ip:port, {"host",
+// "port"} (a name as the user gave it) as host:port, {"path"} as the path,
+// "" for none.
 func (e event) addr(k string) string {
 	m, ok := e.f[k].(map[string]any)
 	if !ok {
@@ -85,6 +87,9 @@ func (e event) addr(k string) string {
 		return p
 	}
 	ip, _ := m["ip"].(string)
+	if host, ok := m["host"].(string); ok {
+		ip = host
+	}
 	port, _ := m["port"].(float64)
 	return net.JoinHostPort(ip, strconv.Itoa(int(port)))
 }
@@ -101,7 +106,13 @@ func (e event) clock() string {
 // sentence says what the event means.
 func (e event) sentence() string {
 	n := int(e.num("bytes"))
-	switch msg := e.str("message"); msg {
+	msg := e.str("message")
+	if e.str("component") == "probe" {
+		if s, ok := e.probeSentence(msg); ok {
+			return s
+		}
+	}
+	switch msg {
 	case "listening":
 		return e.listening()
 	case "connection open":

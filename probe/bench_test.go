@@ -20,14 +20,14 @@ func newBenchSession(tb testing.TB, network string, size int) *loop {
 	}
 	o := Options{Count: 1, Size: size, Timeout: 5 * time.Second,
 		Log: zerolog.New(io.Discard).Level(zerolog.InfoLevel)}
-	conn, addr, _, err := open(tb.Context(), target, o.Timeout)
+	conn, addr, _, err := open(tb.Context(), target, o, zerolog.Logger{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
 	res := NewResult(target, o)
 	res.Addr = addr
-	s := newSession(0, conn, res, o, o.Log, time.Now(), nil)
+	s := newSession(0, opened{conn: conn, addr: addr}, res, o, o.Log, time.Now(), nil)
 	if err := s.pickReaders(); err != nil { // as run does
 		tb.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,13 +16,41 @@ import (
 // the kernel's set-up time, without the wake-up through Go's poller and the
 // socket options that net.Dialer adds around it (several hundred
 // microseconds on a small machine, against about 15 for the handshake).
+func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+	family, sa := sockaddr(addr)
+	c, took, err := connectStream(ctx, family, syscall.IPPROTO_TCP, sa, "tcp "+addr.String(), timeout)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Go gives its own connections TCP_NODELAY; a latency probe needs it,
+	// or Nagle would hold back small payloads.
+	if err := c.(*net.TCPConn).SetNoDelay(true); err != nil {
+		c.Close()
+		return nil, 0, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	return c, took, nil
+}
+
+// connectUnix connects a Unix stream socket to path the same way, timed
+// alone: no handshake goes over a wire, the kernel links the two sockets
+// inside connect(2).
+func connectUnix(ctx context.Context, path string, timeout time.Duration) (net.Conn, time.Duration, error) {
+	c, took, err := connectStream(ctx, syscall.AF_UNIX, 0, &syscall.SockaddrUnix{Name: path}, "unix "+path, timeout)
+	if errors.Is(err, syscall.EAGAIN) {
+		// The server's backlog stayed full until SO_SNDTIMEO ran out.
+		err = os.ErrDeadlineExceeded
+	}
+	return c, took, err
+}
+
+// connectStream opens a stream socket of family and connects it to sa
+// with a blocking connect(2), timed alone; name names the descriptor.
 //
 // A stop through ctx shuts the socket down, which wakes a connect(2) that
 // waits on a full backlog (the kernel drops the SYN and retries after 1 s,
 // 3 s, ...) at once instead of after the timeout.
-func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
-	family, sa := sockaddr(addr)
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+func connectStream(ctx context.Context, family, proto int, sa syscall.Sockaddr, name string, timeout time.Duration) (net.Conn, time.Duration, error) {
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, proto)
 	if err != nil {
 		return nil, 0, os.NewSyscallError("socket", err)
 	}
@@ -47,14 +76,11 @@ func connectTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration)
 		syscall.Close(fd)
 		return nil, 0, err
 	}
-	// Go gives its own connections TCP_NODELAY; a latency probe needs it,
-	// or Nagle would hold back small payloads.
-	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	f := os.NewFile(uintptr(fd), "tcp "+addr.String())
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close() // FileConn holds a duplicate
 	c, err := net.FileConn(f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, 0, fmt.Errorf("connect to %s: %w", name, err)
 	}
 	return c, took, nil
 }

@@ -58,7 +58,7 @@ func runConnects(ctx context.Context, c opened, res *Result, o Options, t *tally
 // in res.Aborted.
 func (k *connector) sample(ctx context.Context, seq uint64) bool {
 	start := time.Now()
-	conn, connect, err := dialTCP(ctx, k.c.addr, k.o.Timeout)
+	conn, connect, err := redial(ctx, k.res.Target, k.c, k.o)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		k.res.interrupt()

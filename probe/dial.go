@@ -12,13 +12,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // opened is one connection ready for a session.
 type opened struct {
 	conn    net.Conn
-	addr    netip.AddrPort
+	addr    netip.AddrPort // the address connected to; none for a Unix socket
 	connect time.Duration
+	trace   zerolog.Logger // its steps told for narration; disabled but for the first
 }
 
 // openAll sets up Options.Concurrency connections in parallel, or none:
@@ -31,7 +34,10 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	for i := range conns {
 		wg.Go(func() {
 			c := &conns[i]
-			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o.Timeout)
+			if i == 0 {
+				c.trace = traceLog(o, t)
+			}
+			c.conn, c.addr, c.connect, errs[i] = open(ctx, t, o, c.trace)
 		})
 	}
 	wg.Wait()
@@ -48,13 +54,28 @@ func openAll(ctx context.Context, t Target, o Options) ([]opened, error) {
 	return conns, nil
 }
 
-// open resolves t and connects to it.
-func open(ctx context.Context, t Target, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
+// open resolves t and connects to it, telling tr each step.
+func open(ctx context.Context, t Target, o Options, tr zerolog.Logger) (net.Conn, netip.AddrPort, time.Duration, error) {
+	traceConnecting(tr, t)
+	conn, addr, connect, err := connectTo(ctx, t, o)
+	traceConnect(tr, t, conn, addr, connect, err)
+	return conn, addr, connect, err
+}
+
+// connectTo resolves t and connects to it.
+func connectTo(ctx context.Context, t Target, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
+	if t.Unix() {
+		conn, connect, err := dialUnix(ctx, t, o.Timeout)
+		if err != nil {
+			return nil, netip.AddrPort{}, 0, whyNot(ctx, t, err)
+		}
+		return conn, netip.AddrPort{}, connect, nil
+	}
 	addrs, err := resolve(ctx, t)
 	if err != nil {
 		return nil, netip.AddrPort{}, 0, whyNot(ctx, t, withKind(ErrUnresolvable, err))
 	}
-	conn, addr, connect, err := dial(ctx, t.Network, addrs, timeout)
+	conn, addr, connect, err := dial(ctx, t.Network, addrs, o)
 	if err != nil {
 		return nil, addr, 0, whyNot(ctx, t, err)
 	}
@@ -101,7 +122,7 @@ func resolve(ctx context.Context, t Target) ([]netip.AddrPort, error) {
 // is the first address's, the one the user most likely meant. For UDP,
 // connecting sends nothing, so it always picks the first address; a refusal
 // shows up only on the first read. connect is the TCP handshake time.
-func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout time.Duration) (net.Conn, netip.AddrPort, time.Duration, error) {
+func dial(ctx context.Context, network string, addrs []netip.AddrPort, o Options) (net.Conn, netip.AddrPort, time.Duration, error) {
 	var d net.Dialer
 	if network == "udp" {
 		c, err := d.DialUDP(ctx, "udp", netip.AddrPort{}, addrs[0])
@@ -112,7 +133,7 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	}
 	var first error
 	for _, addr := range addrs {
-		conn, connect, err := dialTCP(ctx, addr, timeout)
+		conn, connect, err := dialTCP(ctx, addr, o)
 		if err == nil {
 			return conn, addr, connect, nil
 		}
@@ -126,16 +147,26 @@ func dial(ctx context.Context, network string, addrs []netip.AddrPort, timeout t
 	return nil, addrs[0], 0, first
 }
 
-func dialTCP(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (net.Conn, time.Duration, error) {
+// dialTCP connects to addr within o.Timeout, with Nagle's algorithm off
+// unless o.Nagle.
+func dialTCP(ctx context.Context, addr netip.AddrPort, o Options) (net.Conn, time.Duration, error) {
 	if ctx.Err() != nil {
 		return nil, 0, ctx.Err()
 	}
+	timeout := o.Timeout
 	c, connect, err := connectTCP(ctx, addr, timeout)
 	switch {
+	case err == nil && o.Nagle:
+		// Set after the connect, which stays timed alone.
+		if err := c.(*net.TCPConn).SetNoDelay(false); err != nil {
+			c.Close()
+			return nil, 0, fmt.Errorf("connect to %s: Nagle's algorithm: %w", addr, err)
+		}
+		return c, connect, nil
 	case err == nil:
 		return c, connect, nil
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return nil, 0, refused(addr)
+		return nil, 0, refused(addr.String())
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, 0, fmt.Errorf("connect to %s: %w after %v", addr, ErrTimeout, timeout)
 	}
@@ -150,6 +181,17 @@ func family(ip netip.Addr) int {
 	return 6
 }
 
-func refused(addr netip.AddrPort) error {
-	return fmt.Errorf("%w: nothing listening on %s", ErrRefused, addr)
+// refused is the error for nothing listening at place, an address and
+// port or a socket's path.
+func refused(place string) error {
+	return fmt.Errorf("%w: nothing listening on %s", ErrRefused, place)
+}
+
+// redial opens one more connection to what c reached, for a sample of
+// ModeConnect.
+func redial(ctx context.Context, t Target, c opened, o Options) (net.Conn, time.Duration, error) {
+	if t.Unix() {
+		return dialUnix(ctx, t, o.Timeout)
+	}
+	return dialTCP(ctx, c.addr, o)
 }

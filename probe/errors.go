@@ -28,8 +28,18 @@ var (
 	// the command.
 	ErrInterrupted = errors.New("interrupted")
 	// ErrClosed means the server closed or reset the connection, or went
-	// away, once round trips had started.
+	// away, once round trips had started. A close with a FIN is "closed
+	// early" in words; ErrReset names a reset.
 	ErrClosed = errors.New("connection closed")
+	// ErrReset means the server reset the connection (a TCP RST, as a
+	// crashed peer's kernel sends) once round trips had started. It is
+	// also an ErrClosed, for callers that branch on any close.
+	ErrReset error = &kinded{ErrClosed, errors.New("connection reset")}
+	// ErrStalled means the server stopped reading: a request could not be
+	// sent within Options.Timeout, or after it what was sent still waited
+	// in the socket's buffers. It is also an ErrTimeout, the kind a stall
+	// had before it had a name.
+	ErrStalled error = &kinded{ErrTimeout, errors.New("stalled: the server stopped reading")}
 	// ErrLost means round trips went unanswered within their timeout (UDP).
 	ErrLost = errors.New("round trips lost")
 	// ErrCorrupt means replies came back that differ from what was sent.
@@ -52,7 +62,9 @@ var codes = [...]struct {
 	{ErrUnresolvable, "unresolvable"},
 	{ErrUnreachable, "unreachable"},
 	{ErrNoReply, "no_reply"},
+	{ErrStalled, "stalled"},
 	{ErrTimeout, "timeout"},
+	{ErrReset, "reset"},
 	{ErrClosed, "closed"},
 	{ErrMaxErrors, "max_errors"},
 	{ErrLost, "lost"},
@@ -62,8 +74,10 @@ var codes = [...]struct {
 
 // ErrorCode returns a stable, machine-readable name for the kind of
 // failure err is: interrupted, refused, unresolvable, unreachable,
-// no_reply, timeout, closed, max_errors, lost, corrupt or assertion, and
-// "failed" for an error of no kind above. It returns "" for nil.
+// no_reply, stalled, timeout, reset, closed, max_errors, lost, corrupt or
+// assertion, and "failed" for an error of no kind above. It returns ""
+// for nil. A kind that is also a broader one (ErrReset is an ErrClosed)
+// gets its own, narrower code.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
@@ -96,8 +110,12 @@ func withKind(kind, err error) error {
 var closing = [...]error{io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNREFUSED}
 
 // ioKind is the kind of an I/O error once round trips have started:
-// ErrClosed when the server closed, reset or went away; nil for others.
+// ErrReset when the server reset the connection, ErrClosed when it closed
+// it or went away; nil for others.
 func ioKind(err error) error {
+	if errors.Is(err, syscall.ECONNRESET) {
+		return ErrReset
+	}
 	for _, e := range closing {
 		if errors.Is(err, e) {
 			return ErrClosed

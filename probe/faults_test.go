@@ -105,9 +105,10 @@ func TestUDPFaultsBackToBack(t *testing.T) {
 	f := faultyUDP{drop: 20, dup: 40, corrupt: 120, garbage: never, hold: []uint64{80}, releaseAt: []uint64{81}}
 	target := serveUDP(t, f.serve)
 	// Seq 80's reply is held until seq 81 arrives, which the probe sends
-	// only after 80 timed out: lost, then late.
+	// only after 80 timed out: lost, then late. The timeout is long so that
+	// only the held reply can miss it (see TestUDPFaultsOnASchedule).
 	var samples samples
-	r, err := Run(t.Context(), target, Options{Count: 200, Size: 64, Timeout: 100 * time.Millisecond, Samples: &samples})
+	r, err := Run(t.Context(), target, Options{Count: 200, Size: 64, Timeout: time.Second, Samples: &samples})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"time"
 
@@ -15,6 +14,7 @@ type loop struct {
 	*session
 	sent    time.Time // when the current round trip was sent; zero until then
 	writing bool      // the current TCP error happened while sending
+	wrote   int       // bytes of the current request sent before a failed write
 	timer   *time.Timer
 	yielded yield.Clock // when the loop last let the scheduler run
 	slots   ring        // UDP: what became of recent round trips
@@ -23,7 +23,7 @@ type loop struct {
 func newLoop(s *session) *loop {
 	l := &loop{session: s, timer: time.NewTimer(time.Hour)}
 	l.timer.Stop()
-	if s.udp {
+	if s.dgram {
 		l.slots = newRing(s.o)
 	}
 	return l
@@ -53,7 +53,7 @@ func (l *loop) step(ctx context.Context, done <-chan struct{}) bool {
 	var rtt time.Duration
 	var oc outcome
 	var err error
-	if l.udp {
+	if l.dgram {
 		rtt, oc, err = l.udpRoundTrip(ctx)
 	} else {
 		rtt, oc, err = l.tcpRoundTrip(ctx)
@@ -67,6 +67,9 @@ func (l *loop) step(ctx context.Context, done <-chan struct{}) bool {
 		}
 	}
 	goOn := l.account(rtt, oc, err)
+	if l.traceLeft > 0 {
+		l.traceRoundTrip(rtt, oc)
+	}
 	if l.pub != nil {
 		l.pub.publish(&l.t, time.Now(), false)
 	}
@@ -155,8 +158,8 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		l.remember(slotLost)
 		l.log.Debug().Uint64("seq", l.seq).Msg("reply lost")
 		switch {
-		case !l.udp:
-			l.res.abort(withKind(l.kind(ErrTimeout), errors.New(l.timeoutReason())))
+		case !l.dgram:
+			l.res.abort(l.timeoutError())
 			return false
 		case !l.replied && (l.t.counted(l.seq) || l.seq+1 == l.t.warmup || time.Since(l.start) >= l.o.Timeout):
 			// The warm-up, its Timeout, or the first round trip without
@@ -196,7 +199,7 @@ func (l *loop) arm() error {
 // remember notes what became of a UDP round trip, so that a second copy of
 // its reply counts as a dup, and a reply after its timeout as late.
 func (l *loop) remember(st slotState) {
-	if l.udp {
+	if l.dgram {
 		*l.slots.put(l.seq) = slot{seq: l.seq, sent: l.sent, state: st}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,26 @@ func serveTCP(tb testing.TB, handle func(net.Conn)) Target {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	serveStream(tb, ln, handle)
+	return targetOf("tcp", ln.Addr())
+}
+
+// serveUnix is serveTCP on a Unix stream socket in a temporary directory.
+func serveUnix(tb testing.TB, handle func(net.Conn)) Target {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "echo.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		tb.Skipf("no Unix sockets here: %v", err)
+	}
+	serveStream(tb, ln, handle)
+	return Target{Network: "unix", Path: path}
+}
+
+// serveStream calls handle for each connection accepted on ln until the
+// test ends, then closes ln and every connection and waits for the
+// handlers to return.
+func serveStream(tb testing.TB, ln net.Listener, handle func(net.Conn)) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -64,7 +85,6 @@ func serveTCP(tb testing.TB, handle func(net.Conn)) Target {
 		mu.Unlock()
 		wg.Wait()
 	})
-	return targetOf("tcp", ln.Addr())
 }
 
 // serveUDP runs handle on a UDP socket bound to 127.0.0.1:0 until the test
@@ -83,6 +103,45 @@ func serveUDP(tb testing.TB, handle func(*net.UDPConn)) Target {
 		wg.Wait()
 	})
 	return targetOf("udp", pc.LocalAddr())
+}
+
+// serveUnixgram runs handle on a Unix datagram socket in a temporary
+// directory until the test ends, as serveUDP does.
+func serveUnixgram(tb testing.TB, handle func(*net.UnixConn)) Target {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "echo.dgram")
+	pc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		tb.Skipf("no Unix datagram sockets here: %v", err)
+	}
+	pc.SetDeadline(time.Now().Add(connDeadline))
+	var wg sync.WaitGroup
+	wg.Go(func() { handle(pc) })
+	tb.Cleanup(func() {
+		pc.Close()
+		wg.Wait()
+	})
+	return Target{Network: "unixgram", Path: path}
+}
+
+// unixgramEcho answers each datagram to the name that sent it, and hands
+// that name to seen, if not nil.
+func unixgramEcho(seen func(string)) func(*net.UnixConn) {
+	return func(pc *net.UnixConn) {
+		buf := make([]byte, 64<<10)
+		for {
+			n, from, err := pc.ReadFromUnix(buf)
+			if err != nil {
+				return
+			}
+			if seen != nil {
+				seen(from.Name)
+			}
+			if _, err := pc.WriteToUnix(buf[:n], from); err != nil {
+				return
+			}
+		}
+	}
 }
 
 func targetOf(network string, a net.Addr) Target {

@@ -115,8 +115,9 @@ func streamWrite(ctx context.Context, conn net.Conn, pat []byte, start time.Time
 		}
 	}
 	res.BytesSent, res.SendFor = off, time.Since(start)
-	if tc, ok := conn.(*net.TCPConn); ok {
-		return tc.CloseWrite()
+	// TCP and Unix stream sockets both half-close.
+	if hc, ok := conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
 	}
 	return nil
 }
@@ -147,19 +148,27 @@ func streamRead(ctx context.Context, conn net.Conn, pat []byte, timeout time.Dur
 			if ctx.Err() != nil {
 				return nil
 			}
-			return withKind(streamKind(err, off), fmt.Errorf("read after %d bytes: %w", off, err))
+			kind := streamKind(conn, err, off)
+			if kind == ErrStalled {
+				return fmt.Errorf("%w: the echo stopped after %d bytes, and %v later what was written still waited in the socket buffers", ErrStalled, off, timeout)
+			}
+			return withKind(kind, fmt.Errorf("read after %d bytes: %w", off, err))
 		}
 	}
 }
 
 // streamKind is the kind of a read error of the stream after off bytes: an
-// echo that never sent a byte is no echo at all.
-func streamKind(err error, off uint64) error {
-	switch {
-	case off == 0 && errors.Is(err, os.ErrDeadlineExceeded):
-		return ErrNoReply
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ErrTimeout
+// echo that never sent a byte is no echo at all, and one that stopped
+// taking what was written has stalled.
+func streamKind(conn net.Conn, err error, off uint64) error {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return ioKind(err)
 	}
-	return ioKind(err)
+	switch n, ok := unsent(conn); {
+	case off == 0:
+		return ErrNoReply
+	case ok && n > 0:
+		return ErrStalled
+	}
+	return ErrTimeout
 }

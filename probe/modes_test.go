@@ -63,12 +63,14 @@ func TestThroughputCatchesOneFlippedByte(t *testing.T) {
 	}
 }
 
-func TestModesAreTCPOnly(t *testing.T) {
+func TestModesAreForStreamsOnly(t *testing.T) {
 	t.Parallel()
-	for _, m := range []Mode{ModeConnect, ModeThroughput} {
-		_, err := Run(t.Context(), Target{"udp", "127.0.0.1", 7}, Options{Mode: m, Count: 1, Duration: time.Second, Size: 64, Timeout: time.Second})
-		if err == nil || !strings.Contains(err.Error(), "TCP only") {
-			t.Errorf("mode %s over UDP: %v", m, err)
+	for _, target := range []Target{{"udp", "127.0.0.1", 7, ""}, {Network: "unixgram", Path: "/nonexistent"}} {
+		for _, m := range []Mode{ModeConnect, ModeThroughput} {
+			_, err := Run(t.Context(), target, Options{Mode: m, Count: 1, Duration: time.Second, Size: 64, Timeout: time.Second})
+			if err == nil || !strings.Contains(err.Error(), "measures streams only") {
+				t.Errorf("mode %s over %s: %v", m, target.Network, err)
+			}
 		}
 	}
 }

@@ -1,5 +1,5 @@
 // Package probe measures round-trip latency to an RFC 862 echo server over
-// TCP or UDP.
+// TCP or UDP, or over a Unix domain socket, stream or datagram.
 //
 // Two engines do the round trips. The closed loop (TCP, and UDP without a
 // schedule) sends one payload and waits for its echo before sending the
@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/loopback-dev/loopback/internal/logfield"
 )
 
 // MinSize is the smallest payload in bytes: an 8-byte sequence number and
@@ -44,7 +46,7 @@ const MaxTCPSize = 1 << 20
 type Options struct {
 	Count    int           // round trips recorded (ignored when Duration > 0)
 	Duration time.Duration // if > 0, send until this much time has passed instead of Count
-	Size     int           // payload bytes per round trip, MinSize..MaxUDPSize for UDP, ..MaxTCPSize for TCP
+	Size     int           // payload bytes per round trip, MinSize..MaxUDPSize for datagrams, ..MaxTCPSize for streams
 	Interval time.Duration // gap between sends; 0 = back to back
 	Timeout  time.Duration // per round trip (and for connect)
 	Warmup   int           // round trips before recording, not counted anywhere
@@ -52,7 +54,7 @@ type Options struct {
 	// each with Count round trips and its own schedule; 0 means 1.
 	Concurrency int
 	// Mode is what to measure; "" means ModeRTT. ModeConnect and
-	// ModeThroughput are TCP only.
+	// ModeThroughput measure streams only (TCP and Unix stream sockets).
 	Mode Mode
 	// BusyPoll spins on non-blocking reads with the goroutine's OS thread
 	// locked, instead of parking until the runtime's poller wakes it: the
@@ -66,23 +68,39 @@ type Options struct {
 	// Samples, if set, gets one Sample per event of every round trip (see
 	// Outcome), from every connection.
 	Samples Sampler
+	// Split sends each request of a stream in two writes of half the
+	// payload each, as a client that writes a header and then a body
+	// does. RTT mode only.
+	Split bool
+	// Nagle leaves Nagle's algorithm on (no TCP_NODELAY), TCP only: a
+	// small write waits until what went before it is acknowledged. With
+	// Split, against a server that answers only whole messages, that wait
+	// is the server's delayed ACK, about 40 ms on Linux.
+	Nagle bool
 	// MaxErrors, if > 0, ends the run once this many measured round trips
 	// have failed (lost, late or corrupt), over all connections; with
 	// several, those in flight may add a few. The Result then has what
 	// completed, and Err wraps ErrMaxErrors.
 	MaxErrors int
 	Log       zerolog.Logger
+	// Trace, if it takes trace-level events, gets the first connection's
+	// steps told one by one for narration (see trace.go): its connect, its
+	// first TraceRoundTrips measured round trips in RTT mode, and its
+	// close. The zero Logger tells nothing, and costs nothing.
+	Trace           zerolog.Logger
+	TraceRoundTrips int
 
 	limit *errorLimit // Run's count of failures, for MaxErrors
 }
 
 // Validate reports every option that Run would refuse for a target on
-// network ("tcp" or "udp"), so that a caller can refuse them all before any
+// network ("tcp", "udp", "unix" or "unixgram"), so that a caller can refuse them all before any
 // socket is opened: nil, or one *OptionError per problem, joined
 // (errors.Join).
 func (o Options) Validate(network string) error {
+	stream := Target{Network: network}.Stream()
 	maxSize := MaxTCPSize
-	if network == "udp" {
+	if !stream {
 		maxSize = MaxUDPSize
 	}
 	var p []error
@@ -113,11 +131,17 @@ func (o Options) Validate(network string) error {
 	if o.MaxErrors < 0 {
 		refuse("MaxErrors", o.MaxErrors, "must not be negative")
 	}
-	if o.Mode != "" && o.Mode != ModeRTT && network != "tcp" {
-		refuse("Mode", o.Mode, "measures TCP only")
+	if o.Mode != "" && o.Mode != ModeRTT && !stream {
+		refuse("Mode", o.Mode, "measures streams only (tcp or unix)")
 	}
 	if o.Mode == ModeThroughput && o.Duration <= 0 {
 		refuse("Mode", o.Mode, "needs a duration")
+	}
+	if o.Split && (!stream || (o.Mode != "" && o.Mode != ModeRTT)) {
+		p = append(p, &OptionError{Field: "Split", Why: "only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"})
+	}
+	if o.Nagle && network != "tcp" {
+		p = append(p, &OptionError{Field: "Nagle", Why: "Nagle's algorithm is TCP's, not " + network + "'s"})
 	}
 	if o.BusyPoll && !canSpin {
 		p = append(p, noBusyPoll())
@@ -224,10 +248,10 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 // it measured; the error is a session's fatal one.
 func runConn(ctx context.Context, i int, c opened, t Target, o Options, start time.Time, pub *published) (*Result, error) {
 	defer c.conn.Close() // a mode may close it first; closing twice is harmless
-	log := o.Log.With().Str("component", "probe").Stringer("addr", c.addr).Logger()
-	log.Debug().Dur("connect", c.connect).Msg("connected")
 	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
+	log := logfield.AddrCtx(o.Log.With().Str("component", "probe"), "addr", res.netAddr()).Logger()
+	log.Debug().Dur("connect", c.connect).Msg("connected")
 	switch o.Mode {
 	case ModeConnect:
 		tl := newTally(o, i, start, pub != nil)
@@ -235,7 +259,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	case ModeThroughput:
 		runStream(ctx, c, res, o, pub)
 	default:
-		return res, newSession(i, c.conn, res, o, log, start, pub).run(ctx)
+		return res, newSession(i, c, res, o, log, start, pub).run(ctx)
 	}
 	return res, nil
 }

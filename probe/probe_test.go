@@ -97,7 +97,7 @@ func TestRunRefused(t *testing.T) {
 func TestRunBadOptions(t *testing.T) {
 	t.Parallel()
 	good := Options{Count: 1, Size: 64, Timeout: time.Second}
-	target := Target{"udp", "127.0.0.1", 7}
+	target := Target{"udp", "127.0.0.1", 7, ""}
 	tests := []struct {
 		name string
 		edit func(*Options, *Target)
@@ -110,8 +110,14 @@ func TestRunBadOptions(t *testing.T) {
 		{"no timeout", func(o *Options, _ *Target) { o.Timeout = 0 }, "timeout 0s: must be positive"},
 		{"interval", func(o *Options, _ *Target) { o.Interval = -1 }, "interval -1ns: must not be negative"},
 		{"warmup", func(o *Options, _ *Target) { o.Warmup = -1 }, "warm-up -1: must not be negative"},
-		{"network", func(_ *Options, t *Target) { t.Network = "sctp" }, `target network "sctp": must be tcp or udp`},
+		{"network", func(_ *Options, t *Target) { t.Network = "sctp" }, `target network "sctp": must be tcp, udp, unix or unixgram`},
 		{"port", func(_ *Options, t *Target) { t.Port = 0 }, "target port 0 cannot be probed: nothing listens on port 0"},
+		{"split datagrams", func(o *Options, _ *Target) { o.Split = true }, "split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"split a stream", func(o *Options, t *Target) {
+			o.Split, o.Mode, o.Duration, t.Network = true, ModeThroughput, time.Second, "tcp"
+		},
+			"split: only the requests of a stream's round trips can be split (tcp or unix, mode rtt)"},
+		{"nagle", func(o *Options, t *Target) { o.Nagle, t.Network, t.Path = true, "unix", "/x" }, "nagle: Nagle's algorithm is TCP's, not unix's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,24 +236,56 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 	}
 }
 
+// TestRunSplit: a request in two writes comes back whole from a server
+// that reads whole requests, over TCP (with Nagle's algorithm on or off)
+// and a Unix stream.
+func TestRunSplit(t *testing.T) {
+	t.Parallel()
+	whole := tcpEchoWith(64, func(uint64, []byte) bool { return true })
+	for _, tt := range []struct {
+		name   string
+		target Target
+		o      Options
+	}{
+		{"tcp", serveTCP(t, whole), Options{}},
+		{"tcp with Nagle", serveTCP(t, whole), Options{Nagle: true}},
+		{"unix", serveUnix(t, whole), Options{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := tt.o
+			o.Split, o.Count, o.Size, o.Timeout, o.Warmup = true, 5, 64, 5*time.Second, 0
+			r, err := Run(t.Context(), tt.target, o)
+			if err != nil || !r.OK() || r.Received != 5 {
+				t.Errorf("%v, ok %v, received %d, aborted %q; want 5 intact", err, r.OK(), r.Received, r.Aborted)
+			}
+		})
+	}
+}
+
+// TestRunTCPServerGoesAway: each way a server can fail a stream once
+// round trips have started is named, in words and by its code.
 func TestRunTCPServerGoesAway(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
 		handle func(net.Conn)
 		want   string
+		code   string
 		warmup int
 	}{
 		{"closes before replying", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)) },
-			"server closed the connection after 0 round trips; nothing came back: is it an echo server?", 0},
-		{"resets after 3", resetAfter(3), "connection reset by peer after 3 round trips", 0},
+			"closed early: the server closed the connection (FIN) after 0 round trips; nothing came back: is it an echo server?", "no_reply", 0},
+		{"closes mid-reply", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)); c.Write(make([]byte, 10)) },
+			"closed early: the server closed the connection (FIN) mid-reply (10 of 64 bytes) after 0 round trips; 10 bytes had come back", "closed", 0},
+		{"resets after 3", resetAfter(3), "reset: the server reset the connection (RST) after 3 round trips; 192 bytes had come back", "reset", 0},
 		{"never replies", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 0},
+			"nothing came back: is it an echo server? (request 1 sent, no reply within 100ms)", "no_reply", 0},
 		{"never replies in warm-up", func(c net.Conn) { io.Copy(io.Discard, c) },
-			"warm-up reply 1 timed out after 100ms: the TCP stream cannot resynchronise; nothing came back: is it an echo server?", 2},
-		{"resets in warm-up", resetAfter(1), "connection reset by peer during warm-up (round trip 2 of 3)", 3},
+			"nothing came back: is it an echo server? (warm-up request 1 sent, no reply within 100ms)", "no_reply", 2},
+		{"resets in warm-up", resetAfter(1), "reset: the server reset the connection (RST) during warm-up (round trip 2 of 3); 64 bytes had come back", "reset", 3},
 		{"half a reply", func(c net.Conn) { io.ReadFull(c, make([]byte, 64)); c.Write(make([]byte, 10)); io.Copy(io.Discard, c) },
-			"reply 1 timed out after 100ms (10 of 64 bytes arrived): the TCP stream cannot resynchronise", 0},
+			"timed out: reply 1 did not come within 100ms (10 of 64 bytes of the reply came back); the stream cannot resynchronise", "timeout", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,8 +296,8 @@ func TestRunTCPServerGoesAway(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if r.Aborted != tt.want || r.OK() || (tt.warmup > 0 && r.Sent != 0) {
-				t.Errorf("aborted %q, OK() %v; want %q, false", r.Aborted, r.OK(), tt.want)
+			if r.Aborted != tt.want || r.OK() || (tt.warmup > 0 && r.Sent != 0) || ErrorCode(r.Err()) != tt.code {
+				t.Errorf("aborted %q, OK() %v, code %q; want %q, false, %s", r.Aborted, r.OK(), ErrorCode(r.Err()), tt.want, tt.code)
 			}
 			checkAddsUp(t, r.Counts)
 		})

@@ -92,12 +92,12 @@ const (
 func (s *session) pickReaders() error {
 	switch {
 	case s.o.BusyPoll:
-		sp, err := newSpinner(s.conn, !s.udp, false)
+		sp, err := newSpinner(s.conn, !s.dgram, false)
 		if err != nil {
 			return err
 		}
 		s.rd, s.near, s.res.Reads = sp, sp, readsSpinning
-	case s.udp && s.o.Interval > 0:
+	case s.dgram && s.o.Interval > 0:
 		nr := &netReader{conn: s.conn}
 		s.rd, s.near, s.res.Reads = nr, nr, readsPoller
 		if sp, err := newSpinner(s.conn, false, true); err == nil {
@@ -106,13 +106,13 @@ func (s *session) pickReaders() error {
 			s.log.Debug().Err(err).Msg("no spinning before sends")
 		}
 	default:
-		b, err := newBlocker(s.conn, !s.udp, s.o.Timeout)
+		b, err := newBlocker(s.conn, !s.dgram, s.o.Timeout)
 		if err == nil {
 			s.rd, s.res.Reads = b, readsBlocking
 			return nil
 		}
 		s.log.Debug().Err(err).Msg("reads go through the poller")
-		s.rd, s.res.Reads = &netReader{conn: s.conn, stream: !s.udp}, readsPoller
+		s.rd, s.res.Reads = &netReader{conn: s.conn, stream: !s.dgram}, readsPoller
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ func TestBusyPollElsewhere(t *testing.T) {
 	if canSpin {
 		t.Skip("this system busy polls; busypoll_test.go tests it")
 	}
-	_, err := Run(t.Context(), Target{"tcp", "127.0.0.1", 7}, Options{Count: 1, Size: 64, Timeout: time.Second, BusyPoll: true})
+	_, err := Run(t.Context(), Target{"tcp", "127.0.0.1", 7, ""}, Options{Count: 1, Size: 64, Timeout: time.Second, BusyPoll: true})
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "needs a Unix system") {
 		t.Errorf("Run with BusyPoll = %v, want an unsupported error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // Result is what one run measured.
 type Result struct {
 	Target   Target
-	Addr     netip.AddrPort // the address probed, after resolving Target.Host
+	Addr     netip.AddrPort // the address probed, after resolving Target.Host; none for a Unix socket
 	Size     int            // payload bytes per round trip
 	Warmup   int            // round trips done before recording
 	Interval time.Duration  // intended gap between sends; 0 = back to back
@@ -23,7 +24,7 @@ type Result struct {
 	Counts
 	Behind uint64 // sends that went out late because a round trip overran the interval
 
-	Connect time.Duration // TCP only: time to set up the connection
+	Connect time.Duration // streams only: time to set up the connection
 	Elapsed time.Duration // from the first recorded send to the end of the run
 
 	// Aborted is non-empty when the run stopped early, and says why.
@@ -155,6 +156,27 @@ func (r *Result) progress() string {
 	return fmt.Sprintf(" after %d round trip%s", r.Sent, plural(r.Sent))
 }
 
+// place is where the run went, for messages: the address connected to,
+// once resolved, or else the target's own host and port or path.
+func (r *Result) place() string {
+	if r.Addr.IsValid() {
+		return r.Addr.String()
+	}
+	return r.Target.Place()
+}
+
+// netAddr is where the run went as a net.Addr, for the log: the address
+// connected to, or the Unix socket's path; nil when neither is known.
+func (r *Result) netAddr() net.Addr {
+	switch {
+	case r.Target.Unix():
+		return &net.UnixAddr{Name: r.Target.Path, Net: r.Target.Network}
+	case r.Addr.IsValid():
+		return net.TCPAddrFromAddrPort(r.Addr)
+	}
+	return nil
+}
+
 // RPS is intact round trips per second over the run, all connections
 // together.
 func (r *Result) RPS() float64 {
@@ -251,7 +273,7 @@ func (r *Result) Metrics() map[string]float64 {
 		"corrupt": float64(r.Corrupt), "late": float64(r.Late), "dup": float64(r.Dup),
 		"reordered": float64(r.Reordered), "loss": r.LossPct(), "rps": r.RPS(),
 	}
-	if r.Target.Network == "tcp" {
+	if r.Target.Stream() {
 		m["connect"] = float64(r.Connect)
 	}
 	if r.Received == 0 {

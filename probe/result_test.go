@@ -27,7 +27,7 @@ func TestResultStats(t *testing.T) {
 		}
 		rtts = append(rtts, rtt)
 	}
-	r := tallied(Target{"tcp", "127.0.0.1", 7}, Options{Size: 64, Warmup: 10, Timeout: time.Second}, append(rtts, 74321)...)
+	r := tallied(Target{"tcp", "127.0.0.1", 7, ""}, Options{Size: 64, Warmup: 10, Timeout: time.Second}, append(rtts, 74321)...)
 	// The histogram keeps 3 significant digits: p99.9 of this data is a
 	// bucket bound above the exact max unless clamped.
 	if got := r.Quantile(100); got != 74321 {
@@ -43,11 +43,11 @@ func TestResultStats(t *testing.T) {
 	if r.Jitter != 3528 || r.Sent != 1001 || r.Received != 1001 || !r.OK() {
 		t.Errorf("jitter %d, sent %d, received %d, OK() %v; want 3528, 1001, 1001, true", r.Jitter, r.Sent, r.Received, r.OK())
 	}
-	empty := NewResult(Target{"udp", "127.0.0.1", 7}, Options{Size: 16})
+	empty := NewResult(Target{"udp", "127.0.0.1", 7, ""}, Options{Size: 16})
 	if empty.Quantile(50) != 0 || empty.Mean() != 0 || empty.StdDev() != 0 || empty.OK() {
 		t.Error("an empty Result reports statistics or OK")
 	}
-	slow := tallied(Target{"udp", "::1", 7}, Options{Size: 16, Timeout: 2 * time.Minute},
+	slow := tallied(Target{"udp", "::1", 7, ""}, Options{Size: 16, Timeout: 2 * time.Minute},
 		1500*time.Millisecond, 2*time.Second, 61*time.Second)
 	if slow.AboveRange != 1 || slow.Received != 3 || slow.Max != 61*time.Second || slow.Jitter != 3716796875 || !slow.OK() {
 		t.Errorf("out of range %d, received %d, max %v, jitter %d, OK() %v; want 1, 3, 61s, 3716796875, true",
@@ -60,7 +60,7 @@ func TestResultStats(t *testing.T) {
 // 61 s round trip among three once left p99 at 2 s and let p99<10ms pass.
 func TestAboveRangeCounts(t *testing.T) {
 	t.Parallel()
-	r := tallied(Target{"udp", "::1", 7}, Options{Size: 16, Timeout: 2 * time.Minute},
+	r := tallied(Target{"udp", "::1", 7, ""}, Options{Size: 16, Timeout: 2 * time.Minute},
 		1500*time.Millisecond, 2*time.Second, 61*time.Second)
 	if r.AboveRange != 1 || r.Received != 3 || r.Max != 61*time.Second || r.RTT.TotalCount() != 2 {
 		t.Fatalf("above range %d, received %d, max %v, in the histogram %d; want 1, 3, 61s, 2", r.AboveRange, r.Received, r.Max, r.RTT.TotalCount())
@@ -101,8 +101,8 @@ func TestAboveRangeCounts(t *testing.T) {
 func TestAboveRangeMerges(t *testing.T) {
 	t.Parallel()
 	o := Options{Size: 16, Timeout: 2 * time.Minute}
-	a := tallied(Target{"udp", "::1", 7}, o, time.Millisecond, 61*time.Second)
-	b := tallied(Target{"udp", "::1", 7}, o, time.Millisecond, time.Millisecond)
+	a := tallied(Target{"udp", "::1", 7, ""}, o, time.Millisecond, 61*time.Second)
+	b := tallied(Target{"udp", "::1", 7, ""}, o, time.Millisecond, time.Millisecond)
 	m := merge([]*Result{a, b})
 	alone := NewDist(time.Millisecond, time.Millisecond, time.Millisecond, 61*time.Second)
 	if m.AboveRange != 1 || m.Mean() != alone.Mean() || m.StdDev() != alone.StdDev() || !m.Above(99) || m.Above(50) {

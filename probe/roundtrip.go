@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 )
@@ -36,11 +35,19 @@ func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error)
 		return 0, outInterrupted, nil
 	}
 	l.sent = time.Now()
-	if _, err := l.rd.write(l.out); err != nil {
+	var n int
+	var err error
+	if l.o.Split {
+		n, err = l.sendSplit()
+	} else {
+		n, err = l.rd.write(l.out)
+	}
+	if err != nil {
+		l.wrote = n
 		return 0, l.ioOutcome(ctx, err), err
 	}
 	l.writing = false
-	n, err := l.rd.readFull(l.in)
+	n, err = l.rd.readFull(l.in)
 	rtt := time.Since(l.sent)
 	l.got = n
 	l.replied = l.replied || n > 0
@@ -51,6 +58,17 @@ func (l *loop) tcpRoundTrip(ctx context.Context) (time.Duration, outcome, error)
 		return rtt, outCorrupt, nil
 	}
 	return rtt, outOK, nil
+}
+
+// sendSplit writes the request in two halves, each its own write(2).
+func (l *loop) sendSplit() (int, error) {
+	half := len(l.out) / 2
+	n, err := l.rd.write(l.out[:half])
+	if err != nil {
+		return n, err
+	}
+	m, err := l.rd.write(l.out[half:])
+	return n + m, err
 }
 
 // udpRoundTrip sends one datagram and reads until its echo or the
@@ -125,20 +143,4 @@ func (l *loop) classify(b []byte) verdict {
 	l.t.stale(l.slots.at(seq), seq, time.Now())
 	l.log.Debug().Uint64("seq", seq).Msg("stale reply")
 	return stale
-}
-
-// timeoutReason says why a TCP run stopped at a timeout.
-func (l *loop) timeoutReason() string {
-	n, what := l.seq-l.t.warmup+1, ""
-	if !l.t.counted(l.seq) {
-		n, what = l.seq+1, "warm-up "
-	}
-	msg := fmt.Sprintf("%sreply %d timed out after %v", what, n, l.o.Timeout)
-	switch {
-	case l.writing:
-		msg = fmt.Sprintf("sending %srequest %d timed out after %v (the server is not reading)", what, n, l.o.Timeout)
-	case l.got > 0:
-		msg += fmt.Sprintf(" (%d of %d bytes arrived)", l.got, len(l.out))
-	}
-	return msg + ": the TCP stream cannot resynchronise" + l.hint()
 }

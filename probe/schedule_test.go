@@ -26,7 +26,7 @@ func pipeRun(ctx context.Context, t *testing.T, o Options, serve func(net.Conn))
 		serve(server)
 		server.Close()
 	}()
-	res := NewResult(Target{"tcp", "127.0.0.1", 7}, o)
+	res := NewResult(Target{"tcp", "127.0.0.1", 7, ""}, o)
 	err := newFakeClockSession(client, res, o).run(ctx)
 	client.Close()
 	<-done
@@ -152,7 +152,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 // newFakeClockSession is a session that never yields while waiting for a
 // send, which a synctest bubble needs to advance its clock.
 func newFakeClockSession(conn net.Conn, res *Result, o Options) *session {
-	s := newSession(0, conn, res, o, zerolog.Logger{}, time.Now(), nil)
+	s := newSession(0, opened{conn: conn}, res, o, zerolog.Logger{}, time.Now(), nil)
 	s.spinBelow = 0
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -26,7 +25,7 @@ const udpBufSize = 64<<10 + 1
 type session struct {
 	id    int // which of the run's connections, from 0
 	conn  net.Conn
-	udp   bool
+	dgram bool // UDP or a Unix datagram socket, not a stream
 	o     Options
 	log   zerolog.Logger
 	res   *Result // how the run ended and how it read; the counts are t's
@@ -36,7 +35,7 @@ type session struct {
 	near  reader     // the flow's reader just before a send is due
 	nonce uint64     // tells our replies from another run's
 	out   []byte     // the payload being sent
-	in    []byte     // the reply: Size bytes for TCP, udpBufSize for UDP
+	in    []byte     // the reply: Size bytes for a stream, udpBufSize for datagrams
 	// spinBelow is how close to a due send waiting stops sleeping and
 	// spins instead; tests on a fake clock set it to 0, since spinning
 	// never lets fake time pass.
@@ -48,11 +47,18 @@ type session struct {
 	got       int       // bytes of the current TCP reply read before an error
 	replied   bool      // something came back at some point: the target is live
 	fatal     error     // Run returns this instead of the Result
+
+	// The trace (trace.go): where it goes, how many measured round trips
+	// are still to be told (0 with tracing off), and how many were.
+	trace     zerolog.Logger
+	traceLeft int
+	told      int
 }
 
 // newSession is connection id's session of a run that started at start;
 // pub, if not nil, gets its counts for interval reports.
-func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logger, start time.Time, pub *published) *session {
+func newSession(id int, c opened, res *Result, o Options, log zerolog.Logger, start time.Time, pub *published) *session {
+	conn := c.conn
 	// Each connection's schedule is offset by its share of the interval,
 	// so that with --rate the sends of all connections together are
 	// evenly spaced instead of bunched.
@@ -60,7 +66,7 @@ func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logge
 	s := &session{
 		id:        id,
 		conn:      conn,
-		udp:       res.Target.Network == "udp",
+		dgram:     !res.Target.Stream(),
 		o:         o,
 		log:       log,
 		res:       res,
@@ -70,9 +76,13 @@ func newSession(id int, conn net.Conn, res *Result, o Options, log zerolog.Logge
 		out:       make([]byte, o.Size),
 		spinBelow: 2 * time.Millisecond,
 		start:     start.Add(offset),
+		trace:     c.trace,
+	}
+	if c.trace.GetLevel() <= zerolog.TraceLevel {
+		s.traceLeft = o.TraceRoundTrips
 	}
 	s.in = make([]byte, o.Size)
-	if s.udp {
+	if s.dgram {
 		s.in = make([]byte, udpBufSize)
 	}
 	return s
@@ -105,7 +115,7 @@ func (s *session) run(ctx context.Context) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	if s.udp && s.o.Interval > 0 {
+	if s.dgram && s.o.Interval > 0 {
 		newFlow(s).run(ctx)
 	} else {
 		newLoop(s).run(ctx)
@@ -113,6 +123,7 @@ func (s *session) run(ctx context.Context) error {
 	if !s.firstSend.IsZero() {
 		s.res.Elapsed = time.Since(s.firstSend)
 	}
+	s.traceEnd()
 	s.t.fill(s.res)
 	s.pub.publish(&s.t, time.Now(), true)
 	return s.fatal
@@ -123,15 +134,15 @@ func (s *session) interrupt() { s.res.interrupt() }
 // fail handles an I/O error that is neither a timeout nor an interruption,
 // and reports false: the run stops.
 func (s *session) fail(err error) bool {
-	if s.udp && !s.replied {
+	if s.dgram && !s.replied {
 		// Nothing ever came back: the target was never reached.
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			err = refused(s.res.Addr)
+			err = refused(s.res.place())
 		}
 		s.fatal = withKind(connectKind(err), err)
 		return false
 	}
-	s.res.abort(withKind(s.kind(ioKind(err)), errors.New(s.failReason(err)+s.hint())))
+	s.res.abort(withKind(s.kind(ioKind(err)), errors.New(s.failReason(err)+s.cameBack()+s.hint())))
 	return false
 }
 
@@ -148,23 +159,6 @@ func (s *session) kind(k error) error {
 		return ErrNoReply
 	}
 	return k
-}
-
-func (s *session) failReason(err error) string {
-	what := err.Error()
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		what = fmt.Sprintf("server closed the connection mid-reply (%d of %d bytes)", s.got, len(s.out))
-	case errors.Is(err, io.EOF):
-		what = "server closed the connection"
-	case errors.Is(err, syscall.ECONNRESET):
-		what = "connection reset by peer"
-	case errors.Is(err, syscall.EPIPE):
-		what = "server closed the connection (broken pipe)"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		what = "connection refused: the echo server went away"
-	}
-	return what + " " + s.progress()
 }
 
 // progress says how far the run got, for abort reasons.

@@ -5,15 +5,36 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 )
 
-// Target is where to probe.
+// Target is where to probe: a host and port over TCP or UDP, or the path
+// of a Unix domain socket, stream ("unix") or datagram ("unixgram").
 type Target struct {
-	Network string // "tcp" or "udp"
-	Host    string // IP literal or host name, as the user gave it
+	Network string // "tcp", "udp", "unix" or "unixgram"
+	Host    string // IP literal or host name, as the user gave it; "" for Unix sockets
 	Port    uint16
+	// Path is a Unix socket's file, as the user gave it, or @name for a
+	// name in Linux's abstract namespace; "" for TCP and UDP.
+	Path string
+}
+
+// Stream reports whether t is a byte stream (TCP or a Unix stream socket)
+// rather than datagrams.
+func (t Target) Stream() bool { return t.Network == "tcp" || t.Network == "unix" }
+
+// Unix reports whether t is a Unix domain socket.
+func (t Target) Unix() bool { return t.Network == "unix" || t.Network == "unixgram" }
+
+// Place is where t is, as messages name it: the host and port, or the
+// socket's path.
+func (t Target) Place() string {
+	if t.Unix() {
+		return t.Path
+	}
+	return net.JoinHostPort(t.Host, strconv.Itoa(int(t.Port)))
 }
 
 // acceptedForm is appended to errors about a missing part, so the user sees
@@ -22,9 +43,12 @@ const acceptedForm = "(e.g. tcp://127.0.0.1:7)"
 
 // ParseTarget parses "tcp://host:port", "udp://host:port" or a bare
 // "host:port", which means TCP. An IPv6 address goes in brackets: [::1]:7.
-// The scheme is case-insensitive. Port 0 is refused because nothing can
-// listen on it. Errors are one line that quotes the input, says what was
-// wrong and what is accepted.
+// "unix://PATH" and "unixgram://PATH" name a Unix socket by everything
+// after the scheme, as serve's ready lines print it: unix:///tmp/echo.sock
+// for an absolute path, unix://@name for Linux's abstract namespace. The
+// scheme is case-insensitive. Port 0 is refused because nothing can listen
+// on it. Errors are one line that quotes the input, says what was wrong and
+// what is accepted.
 func ParseTarget(s string) (Target, error) {
 	t, err := parseTarget(s)
 	if err != nil {
@@ -38,10 +62,16 @@ func parseTarget(s string) (Target, error) {
 	rest := s
 	if scheme, after, ok := strings.Cut(s, "://"); ok {
 		t.Network = strings.ToLower(scheme)
-		if t.Network != "tcp" && t.Network != "udp" {
-			return Target{}, errors.New("scheme must be tcp:// or udp://")
+		switch t.Network {
+		case "tcp", "udp":
+		case "unix", "unixgram":
+			return parsePath(t.Network, after)
+		default:
+			return Target{}, errors.New("scheme must be tcp://, udp://, unix:// or unixgram://")
 		}
 		rest = after
+	} else if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "@") {
+		return Target{}, fmt.Errorf("a Unix socket needs its scheme: unix://%s or unixgram://%s", s, s)
 	}
 	host, port, err := splitHostPort(rest)
 	if err != nil {
@@ -55,6 +85,19 @@ func parseTarget(s string) (Target, error) {
 	}
 	t.Host = host
 	return t, nil
+}
+
+// parsePath takes the path of a Unix socket target.
+func parsePath(network, path string) (Target, error) {
+	switch {
+	case path == "" || path == "@":
+		return Target{}, fmt.Errorf("missing path (e.g. %s:///tmp/echo.sock)", network)
+	case strings.HasPrefix(path, "@") && runtime.GOOS != "linux":
+		return Target{}, fmt.Errorf("abstract socket names (@name) are Linux's, not %s's", runtime.GOOS)
+	case strings.ContainsRune(path, 0):
+		return Target{}, errors.New("a socket path cannot hold a NUL byte")
+	}
+	return Target{Network: network, Path: path}, nil
 }
 
 // splitHostPort wraps net.SplitHostPort to turn its terse errors into advice.
@@ -117,16 +160,23 @@ func checkHost(h string) error {
 }
 
 // String returns the target as a URL that ParseTarget accepts, such as
-// "tcp://127.0.0.1:7" or "udp://[::1]:7".
+// "tcp://127.0.0.1:7", "udp://[::1]:7" or "unix:///tmp/echo.sock".
 func (t Target) String() string {
-	return t.Network + "://" + net.JoinHostPort(t.Host, strconv.Itoa(int(t.Port)))
+	return t.Network + "://" + t.Place()
 }
 
 // check reports a Target that ParseTarget would not have produced, for
 // callers that build one by hand.
 func (t Target) check() error {
-	if t.Network != "tcp" && t.Network != "udp" {
-		return fmt.Errorf("target network %q: must be tcp or udp", t.Network)
+	switch t.Network {
+	case "tcp", "udp":
+	case "unix", "unixgram":
+		if t.Path == "" {
+			return errors.New("target has no socket path")
+		}
+		return nil
+	default:
+		return fmt.Errorf("target network %q: must be tcp, udp, unix or unixgram", t.Network)
 	}
 	if t.Host == "" {
 		return errors.New("target has no host")

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -11,16 +13,22 @@ func TestParseTarget(t *testing.T) {
 		want    Target
 		wantErr string
 	}{
-		{in: "tcp://127.0.0.1:7", want: Target{"tcp", "127.0.0.1", 7}},
-		{in: "udp://127.0.0.1:7", want: Target{"udp", "127.0.0.1", 7}},
-		{in: "127.0.0.1:7007", want: Target{"tcp", "127.0.0.1", 7007}},
-		{in: "UDP://localhost:65535", want: Target{"udp", "localhost", 65535}},
-		{in: "udp://[::1]:7", want: Target{"udp", "::1", 7}},
-		{in: "[fe80::1%eth0]:7", want: Target{"tcp", "fe80::1%eth0", 7}},
-		{in: "tcp://echo.example.com.:7", want: Target{"tcp", "echo.example.com.", 7}},
+		{in: "tcp://127.0.0.1:7", want: Target{"tcp", "127.0.0.1", 7, ""}},
+		{in: "udp://127.0.0.1:7", want: Target{"udp", "127.0.0.1", 7, ""}},
+		{in: "127.0.0.1:7007", want: Target{"tcp", "127.0.0.1", 7007, ""}},
+		{in: "UDP://localhost:65535", want: Target{"udp", "localhost", 65535, ""}},
+		{in: "udp://[::1]:7", want: Target{"udp", "::1", 7, ""}},
+		{in: "[fe80::1%eth0]:7", want: Target{"tcp", "fe80::1%eth0", 7, ""}},
+		{in: "tcp://echo.example.com.:7", want: Target{"tcp", "echo.example.com.", 7, ""}},
+		{in: "unix:///tmp/echo.sock", want: Target{Network: "unix", Path: "/tmp/echo.sock"}},
+		{in: "UNIXGRAM:///tmp/echo.dgram", want: Target{Network: "unixgram", Path: "/tmp/echo.dgram"}},
+		{in: "unix://echo.sock", want: Target{Network: "unix", Path: "echo.sock"}},
 
-		{in: "ftp://x:1", wantErr: `target "ftp://x:1": scheme must be tcp:// or udp://`},
-		{in: "://x:1", wantErr: `target "://x:1": scheme must be tcp:// or udp://`},
+		{in: "ftp://x:1", wantErr: `target "ftp://x:1": scheme must be tcp://, udp://, unix:// or unixgram://`},
+		{in: "://x:1", wantErr: `target "://x:1": scheme must be tcp://, udp://, unix:// or unixgram://`},
+		{in: "unix://", wantErr: `target "unix://": missing path (e.g. unix:///tmp/echo.sock)`},
+		{in: "unixgram://@", wantErr: `target "unixgram://@": missing path (e.g. unixgram:///tmp/echo.sock)`},
+		{in: "/tmp/echo.sock", wantErr: `target "/tmp/echo.sock": a Unix socket needs its scheme: unix:///tmp/echo.sock or unixgram:///tmp/echo.sock`},
 		{in: "localhost", wantErr: `target "localhost": missing port (e.g. tcp://127.0.0.1:7)`},
 		{in: "localhost:", wantErr: `target "localhost:": missing port (e.g. tcp://127.0.0.1:7)`},
 		{in: "udp://[::1]", wantErr: `target "udp://[::1]": missing port (e.g. tcp://127.0.0.1:7)`},
@@ -51,15 +59,33 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
+// TestParseAbstractName: an abstract name (@name) is Linux's; elsewhere
+// it would be a file called @name, so it is refused.
+func TestParseAbstractName(t *testing.T) {
+	t.Parallel()
+	got, err := ParseTarget("unix://@echo")
+	if runtime.GOOS != "linux" {
+		if err == nil || !strings.Contains(err.Error(), "are Linux's") {
+			t.Errorf("ParseTarget(unix://@echo) = %+v, %v; want refused off Linux", got, err)
+		}
+		return
+	}
+	if want := (Target{Network: "unix", Path: "@echo"}); err != nil || got != want {
+		t.Errorf("ParseTarget(unix://@echo) = %+v, %v; want %+v", got, err, want)
+	}
+}
+
 func TestTargetString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   Target
 		want string
 	}{
-		{Target{"tcp", "127.0.0.1", 7}, "tcp://127.0.0.1:7"},
-		{Target{"udp", "::1", 7}, "udp://[::1]:7"},
-		{Target{"tcp", "localhost", 65535}, "tcp://localhost:65535"},
+		{Target{"tcp", "127.0.0.1", 7, ""}, "tcp://127.0.0.1:7"},
+		{Target{"udp", "::1", 7, ""}, "udp://[::1]:7"},
+		{Target{"tcp", "localhost", 65535, ""}, "tcp://localhost:65535"},
+		{Target{Network: "unix", Path: "/run/echo.sock"}, "unix:///run/echo.sock"},
+		{Target{Network: "unixgram", Path: "@echo"}, "unixgram://@echo"},
 	}
 	for _, tt := range tests {
 		if got := tt.in.String(); got != tt.want {
@@ -71,7 +97,7 @@ func TestTargetString(t *testing.T) {
 // FuzzParseTarget checks that ParseTarget never panics, and that whatever
 // it accepts prints as a URL that parses back to the same Target.
 func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"tcp://127.0.0.1:7", "udp://[::1]:7", "h:1", "[fe80::1%eth0]:7", "ftp://x", ":"} {
+	for _, s := range []string{"tcp://127.0.0.1:7", "udp://[::1]:7", "h:1", "[fe80::1%eth0]:7", "ftp://x", ":", "unix:///a", "unixgram://@b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

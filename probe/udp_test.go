@@ -131,7 +131,7 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := Options{Size: size, Warmup: 2}
-			l := newLoop(newSession(0, nil, NewResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
+			l := newLoop(newSession(0, opened{}, NewResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
 			l.nonce, l.sent = nonce, time.Now()
 			l.t.lost(2, l.sent) // the ring has forgotten it
 			l.seq = 3
@@ -215,7 +215,7 @@ func TestFlowMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := Options{Size: size, Interval: time.Millisecond, Timeout: time.Hour}
-			f := newFlow(newSession(0, nil, NewResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
+			f := newFlow(newSession(0, opened{}, NewResult(Target{Network: "udp"}, o), o, zerolog.Logger{}, time.Now(), nil))
 			f.nonce, f.next, f.seq = nonce, 5, 4
 			now := time.Now()
 			for seq := range uint64(5) {

@@ -117,7 +117,8 @@ type jsonRTT struct {
 // verdict, r.Err, counts). "ok" is true when there is no error, and
 // "error" is its code and message, null when ok. RTT statistics are in
 // rtt_us as microseconds with nanosecond precision (23.456); rtt_us is
-// null when nothing was received. connect_us appears for TCP only.
+// null when nothing was received. connect_us appears for streams only (TCP
+// and Unix stream sockets).
 func WriteJSON(w io.Writer, r *probe.Result, err error) error {
 	if err == nil {
 		err = r.Err()
@@ -125,11 +126,11 @@ func WriteJSON(w io.Writer, r *probe.Result, err error) error {
 	measured := r.Elapsed > 0
 	rtt := r.Mode != probe.ModeThroughput
 	j := jsonResult{
-		Target: r.Target.String(), Proto: r.Target.Network, Addr: ptrIf(r.Addr.IsValid(), r.Addr.String()),
+		Target: r.Target.String(), Proto: r.Target.Network, Addr: addr(r),
 		Size: r.Size, Warmup: r.Warmup, IntervalMS: ms(r.Interval), TimeoutMS: ms(r.Timeout),
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
 		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, AboveRange: r.AboveRange,
-		ConnectUS: optIf(r.Target.Network == "tcp", r.Connect > 0, us(r.Connect)),
+		ConnectUS: optIf(r.Target.Stream(), r.Connect > 0, us(r.Connect)),
 		ElapsedS:  ptrIf(measured, r.Elapsed.Seconds()),
 		OK:        err == nil, Interrupted: r.Interrupted, Aborted: ptrIf(r.Aborted != "", r.Aborted),
 		Conns: r.Conns, RPS: ptrIf(measured && rtt, math.Round(r.RPS()*10)/10),
@@ -154,6 +155,16 @@ func WriteJSON(w io.Writer, r *probe.Result, err error) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(j)
+}
+
+// addr is the address connected to, once resolved: host:port, or a Unix
+// socket's path as given (@name for an abstract one), which needs no
+// resolving; nil when a name did not resolve.
+func addr(r *probe.Result) *string {
+	if r.Target.Unix() {
+		return &r.Target.Path
+	}
+	return ptrIf(r.Addr.IsValid(), r.Addr.String())
 }
 
 // optStats is the statistics of d as a field that applies when applies is

@@ -50,7 +50,7 @@ func goldenResults() map[string]*probe.Result {
 	silent := probe.NewResult(probe.Target{Network: "tcp", Host: "127.0.0.1", Port: 9}, probe.Options{Size: 64, Timeout: time.Second})
 	silent.Addr = netip.MustParseAddrPort("127.0.0.1:9")
 	silent.Sent, silent.Lost, silent.Connect, silent.Elapsed = 1, 1, 35100, time.Second
-	silent.Aborted = "reply 1 timed out after 1s: the TCP stream cannot resynchronise; nothing came back: is it an echo server?"
+	silent.Aborted = "nothing came back: is it an echo server? (request 1 sent, no reply within 1s)"
 
 	slow := probe.NewResult(probe.Target{Network: "udp", Host: "::1", Port: 7}, probe.Options{Size: 16, Timeout: 2 * time.Minute})
 	slow.Addr = netip.MustParseAddrPort("[::1]:7")
@@ -58,15 +58,26 @@ func goldenResults() map[string]*probe.Result {
 	slow.Aborted, slow.Interrupted = "interrupted", true
 	replies(slow, []time.Duration{1500 * time.Millisecond, 2 * time.Second, 61 * time.Second}, nil)
 	slow.Sent, slow.Jitter = 3, 3716796875
-	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow}
+
+	// Unix sockets: a path instead of an address; the stream's connect is
+	// timed, the datagrams are counted as UDP's are.
+	unix := probe.NewResult(probe.Target{Network: "unix", Path: "/run/echo.sock"}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	unix.Connect, unix.Elapsed = 9100, 3*time.Millisecond
+	replies(unix, []time.Duration{7 * time.Microsecond, 8 * time.Microsecond, 9 * time.Microsecond}, nil)
+	unix.Sent, unix.Jitter = 3, 62
+	gram := probe.NewResult(probe.Target{Network: "unixgram", Path: "@echo"}, probe.Options{Size: 64, Warmup: 10, Timeout: time.Second})
+	gram.Elapsed = 3 * time.Millisecond
+	replies(gram, []time.Duration{8 * time.Microsecond, 9 * time.Microsecond}, nil)
+	gram.Sent, gram.Lost, gram.Jitter = 3, 1, 62
+	return map[string]*probe.Result{"tcp": tcp, "udp-loss": udp, "tcp-silent": silent, "udp-interrupted": slow, "unix": unix, "unixgram-lost": gram}
 }
 
 // goldenErrs are what the probe makes of the golden results that stopped
 // early, with the kind it gives them.
 var goldenErrs = map[string]error{
 	"udp-loss": kindErr{probe.ErrClosed, "udp://localhost:7: stopped after 101 round trips: connection refused: the echo server went away after 100 round trips"},
-	"tcp-silent": kindErr{probe.ErrNoReply, "tcp://127.0.0.1:9: stopped after 1 round trip: reply 1 timed out after 1s: " +
-		"the TCP stream cannot resynchronise; nothing came back: is it an echo server?"},
+	"tcp-silent": kindErr{probe.ErrNoReply, "tcp://127.0.0.1:9: stopped after 1 round trip: " +
+		"nothing came back: is it an echo server? (request 1 sent, no reply within 1s)"},
 }
 
 // kindErr is an error of one of the probe's kinds in words of its own.

@@ -25,7 +25,7 @@ func WriteText(w io.Writer, r *probe.Result) error {
 		return err
 	}
 	fmt.Fprintf(&b, "%s  %s\n", where(r), what(r))
-	if r.Target.Network == "tcp" && r.Mode != probe.ModeConnect {
+	if r.Target.Stream() && r.Mode != probe.ModeConnect {
 		fmt.Fprintf(&b, "connect   %s\n", human.Duration(r.Connect))
 	}
 	b.WriteString(counts(r) + "\n")
@@ -135,7 +135,7 @@ func counts(r *probe.Result) string {
 		s += fmt.Sprintf(" (%.3g%%)", r.LossPct())
 	}
 	s += fmt.Sprintf("  corrupt %d", r.Corrupt)
-	if r.Target.Network == "udp" || r.Late > 0 {
+	if !r.Target.Stream() || r.Late > 0 {
 		s += fmt.Sprintf("  late %d", r.Late)
 		if r.Late > 0 {
 			// Both missed their deadline: the loss figure counts both.
