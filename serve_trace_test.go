@@ -36,6 +36,8 @@ func TestServeTraceNarratesASession(t *testing.T) {
 	u.SetDeadline(time.Now().Add(5 * time.Second))
 	u.Write([]byte("ping\n"))
 	u.Read(make([]byte, 8))
+	// The answer is told just after it is sent; the stop comes after that.
+	s.stderr.waitFor(t, "echoed it")
 	if err := s.shutdown(t); err != nil {
 		t.Fatal(err)
 	}
