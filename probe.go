@@ -58,7 +58,15 @@ or host:port (TCP), or a Unix socket: unix:///path or unixgram:///path (and
 unix://@name in Linux's abstract namespace). Exit 0 when every round trip came
 back intact, 1 when any was lost or corrupt or the target could not be reached,
 2 for bad usage, 130 or 143 when SIGINT or SIGTERM cut the run short (the report
-says how far it got).`
+says how far it got).
+
+Reading the numbers: every time is the whole round trip, not half of it as
+sockperf and qperf report. p50 is the typical round trip; p99 and p99.9 are the
+tail a busy service feels, and the ones to alert on; max is one worst case.
+mean and stddev are there for comparison with tools that print only them, and
+one outlier moves both. jitter is RFC 3550's interarrival jitter, a smoothed
+mean of how much each round trip differs from the one before; spread is
+p99 - p50.`
 
 // defaultStream is how long --mode throughput streams without --duration:
 // long enough for the rate to settle, short enough for a quick look.

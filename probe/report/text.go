@@ -31,7 +31,7 @@ func WriteText(w io.Writer, r *probe.Result) error {
 	b.WriteString(counts(r) + "\n")
 	writeTable(r, &b)
 	if r.Received > 1 {
-		fmt.Fprintf(&b, "jitter    %s  spread (p99-p50) %s  %s\n", human.Duration(r.Jitter), spread(r), throughput(r))
+		fmt.Fprintf(&b, "jitter    %s (RFC 3550 interarrival)  spread (p99-p50) %s  %s\n", human.Duration(r.Jitter), spread(r), throughput(r))
 	}
 	if r.Clock.ReadCost > 0 {
 		fmt.Fprintf(&b, "clock     %s per reading, %s resolution; %s\n",
@@ -125,6 +125,10 @@ func what(r *probe.Result) string {
 	s += " in " + human.Duration(r.Elapsed)
 	if r.Warmup > 0 {
 		s += fmt.Sprintf(" (warm-up %d)", r.Warmup)
+	}
+	if r.Mode == probe.ModeRTT {
+		// Said once, where people compare: sockperf and qperf report half.
+		s += "; times are the whole round trip, not half"
 	}
 	return s
 }
