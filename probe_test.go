@@ -291,9 +291,9 @@ func TestProbeChecksOutputFilesFirst(t *testing.T) {
 
 // probeDoc is what a script reads from --json.
 type probeDoc struct {
-	OK    bool    `json:"ok"`
-	Addr  *string `json:"addr"`
-	Sent  int     `json:"sent"`
+	OK    bool                 `json:"ok"`
+	Addr  *struct{ IP string } `json:"addr"`
+	Sent  int                  `json:"sent"`
 	Error *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

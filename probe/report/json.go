@@ -19,7 +19,8 @@ import (
 type jsonResult struct {
 	Target      string       `json:"target"`
 	Proto       string       `json:"proto"`
-	Addr        *string      `json:"addr"`
+	Addr        *jsonAddr    `json:"addr"`
+	Family      *string      `json:"family"`
 	Size        int          `json:"size"`
 	Warmup      int          `json:"warmup"`
 	IntervalMS  float64      `json:"interval_ms"`
@@ -126,7 +127,7 @@ func WriteJSON(w io.Writer, r *probe.Result, err error) error {
 	measured := r.Elapsed > 0
 	rtt := r.Mode != probe.ModeThroughput
 	j := jsonResult{
-		Target: r.Target.String(), Proto: r.Target.Network, Addr: addr(r),
+		Target: r.Target.String(), Proto: r.Target.Network, Addr: addr(r), Family: family(r),
 		Size: r.Size, Warmup: r.Warmup, IntervalMS: ms(r.Interval), TimeoutMS: ms(r.Timeout),
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, Corrupt: r.Corrupt, Late: r.Late,
 		Behind: r.Behind, Dup: r.Dup, Reordered: r.Reordered, MaxReorder: r.MaxReorder, AboveRange: r.AboveRange,
@@ -157,14 +158,38 @@ func WriteJSON(w io.Writer, r *probe.Result, err error) error {
 	return enc.Encode(j)
 }
 
-// addr is the address connected to, once resolved: host:port, or a Unix
-// socket's path as given (@name for an abstract one), which needs no
-// resolving; nil when a name did not resolve.
-func addr(r *probe.Result) *string {
-	if r.Target.Unix() {
-		return &r.Target.Path
+// jsonAddr is an address in the vocabulary of every command's JSON:
+// {"ip", "port"}, or a Unix socket's {"path"}.
+type jsonAddr struct {
+	IP   string `json:"ip,omitempty"`
+	Port uint16 `json:"port,omitempty"`
+	Path string `json:"path,omitempty"`
+}
+
+// addr is the address connected to, once resolved, or a Unix socket's
+// path as given (@name for an abstract one), which needs no resolving;
+// nil when a name did not resolve.
+func addr(r *probe.Result) *jsonAddr {
+	switch {
+	case r.Target.Unix():
+		return &jsonAddr{Path: r.Target.Path}
+	case r.Addr.IsValid():
+		return &jsonAddr{IP: r.Addr.Addr().Unmap().String(), Port: r.Addr.Port()}
 	}
-	return ptrIf(r.Addr.IsValid(), r.Addr.String())
+	return nil
+}
+
+// family is ipv4 or ipv6 for an IP target once resolved; nil for a Unix
+// socket, which has none, and for a name that did not resolve.
+func family(r *probe.Result) *string {
+	if r.Target.Unix() || !r.Addr.IsValid() {
+		return nil
+	}
+	f := "ipv6"
+	if r.Addr.Addr().Unmap().Is4() {
+		f = "ipv4"
+	}
+	return &f
 }
 
 // optStats is the statistics of d as a field that applies when applies is

@@ -23,7 +23,7 @@ func readmeFields(t *testing.T, readme, name string) []string {
 	start, end := "<!-- "+name+" -->", "<!-- /"+name+" -->"
 	i, j := strings.Index(readme, start), strings.Index(readme, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no %s ... %s", start, end)
+		t.Fatalf("docs/json.md has no %s ... %s", start, end)
 	}
 	var fields []string
 	for _, line := range strings.Split(readme[i+len(start):j], "\n") {
@@ -53,7 +53,7 @@ func keysOf(t *testing.T, b []byte) ([]string, map[string]any) {
 // the README's tables, and every field there is one the output has.
 func TestJSONFieldsAreTheREADMEs(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/json.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,7 +170,7 @@ func TestJSONOnFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"ok": false, "error": map[string]any{"code": "refused", "message": "connection refused: nothing listening on 127.0.0.1:9"},
-		"addr": "127.0.0.1:9", "sent": 0.0, "clock_read_ns": 40.0}
+		"addr": map[string]any{"ip": "127.0.0.1", "port": 9.0}, "family": "ipv4", "sent": 0.0, "clock_read_ns": 40.0}
 	for _, k := range []string{"connect_us", "elapsed_s", "round_trips_per_s", "jitter_us", "spread_us", "reads", "aborted", "rtt_us"} {
 		want[k] = nil
 	}
