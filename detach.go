@@ -36,6 +36,7 @@ func detach(ctx context.Context, c serveConfig, args []string, stdout, stderr io
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, append([]string{"serve"}, withoutDetach(args)...)...)
+	cmd.Args[0] = os.Args[0] // as the user typed it, for ps and who
 	// Later entries win: the child serves, whatever the environment says.
 	cmd.Env = append(os.Environ(), "LOOPBACK_LOG_FORMAT=json", "LOOPBACK_SERVE_DETACH=false", "LOOPBACK_SERVE_ENV=false")
 	cmd.Stderr = logf
@@ -154,7 +155,7 @@ func printDetached(stdout, stderr io.Writer, lines []string, pid int, logPath st
 				fmt.Fprintf(&b, "LOOPBACK_PORT=%s\n", rest[i+1:])
 			}
 		}
-		fmt.Fprintf(&b, "LOOPBACK_PID=%d\n", pid)
+		fmt.Fprintf(&b, "LOOPBACK_PID=%d\nLOOPBACK_LOG=%s\n", pid, shellQuote(logPath))
 	} else {
 		for _, l := range lines {
 			b.WriteString(l + "\n")

@@ -46,7 +46,7 @@ type serveConfig struct {
 	Service      service         `env:"SERVICE" envDefault:"echo" arg:"name" help:"what to answer: echo (RFC 862), discard (863), chargen (864), daytime (867) or time (868), over TCP and UDP as each RFC says"`
 	MessageSize  config.Bytes    `env:"MESSAGE_SIZE" envDefault:"0" arg:"bytes" help:"TCP: answer only once a whole message of this many bytes has arrived, as request/response servers do (shows Nagle's delay with probe --split --nodelay=false; 0: echo every read)"`
 	Detach       bool            `env:"DETACH" envDefault:"false" help:"start the server in the background, print its ready lines and pid once it is bound, and exit; stop it with loopback stop"`
-	Env          bool            `env:"ENV" envDefault:"false" help:"with --detach, print shell assignments (LOOPBACK_PORT=..., LOOPBACK_PID=...) for eval instead"`
+	Env          bool            `env:"ENV" envDefault:"false" help:"with --detach, print shell assignments for eval instead (LOOPBACK_TCP, LOOPBACK_UDP, LOOPBACK_PORT, LOOPBACK_PID, LOOPBACK_LOG: the server's log file)"`
 	Trace        bool            `env:"TRACE" envDefault:"false" help:"narrate every socket step on stderr in plain sentences: bound, accepted, read, echoed, closed (for learning; replaces the log)"`
 	Hexdump      bool            `env:"HEXDUMP" envDefault:"false" help:"with --trace (which it turns on), show each payload as hex and text, up to 256 bytes per step"`
 	Faults       faultConfig
