@@ -1,6 +1,8 @@
 package diag
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -141,7 +143,11 @@ func userText(s Socket) string {
 // the order given. A socket without a visible process shows its Note where
 // the command would be, so every row keeps its columns.
 func WriteSockets(w io.Writer, socks []Socket) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// tabwriter writes each cell and each run of padding on its own: to an
+	// unbuffered stdout that is a write(2) per cell, 90,000 of them for
+	// 10,000 rows, which cost more than finding the rows.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tSTATE\tUID\tUSER\tPID\tPROCESS\tCOMMAND")
 	for _, s := range socks {
 		remote := "*"
@@ -159,7 +165,7 @@ func WriteSockets(w io.Writer, socks []Socket) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Proto, s.Local, remote,
 			s.State, s.UID, dash(s.User), pid, dash(process), command)
 	}
-	if err := tw.Flush(); err != nil {
+	if err := errors.Join(tw.Flush(), bw.Flush()); err != nil {
 		return fmt.Errorf("write socket table: %w", err)
 	}
 	return nil
