@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Explanation is what Explain found about an address, port or host name.
@@ -54,6 +55,13 @@ type Activity struct {
 	// Connections holds the other sockets whose local port it is, such as
 	// accepted or outgoing connections.
 	Connections []Socket `json:"connections,omitempty"`
+	// Clients holds the connections whose remote port it is: the clients
+	// of a server on the port, or the server end of a connection from it.
+	Clients []Socket `json:"clients,omitempty"`
+	// TimeWait reports whether any of those connections is in TIME_WAIT,
+	// and Note then says what that is.
+	TimeWait bool   `json:"time_wait"`
+	Note     string `json:"note,omitempty"`
 	// Error says why this couldn't be checked (for example on macOS); the
 	// rest of the explanation stands without it.
 	Error string `json:"error,omitempty"`
@@ -135,13 +143,51 @@ func activity(port uint16, sys System) *Activity {
 	}
 	a := &Activity{Listening: []Socket{}}
 	for _, s := range socks {
-		if s.Listening() {
+		switch {
+		case s.Listening():
 			a.Listening = append(a.Listening, s)
-		} else {
+		case s.Local.Port() == port:
 			a.Connections = append(a.Connections, s)
+		default:
+			a.Clients = append(a.Clients, s)
 		}
+		a.TimeWait = a.TimeWait || s.TimeWait()
+	}
+	if a.TimeWait {
+		a.Note = timeWaitText(socks)
 	}
 	return a
+}
+
+// timeWaitText explains the TIME_WAIT connections among socks, which use
+// the port although no process holds them.
+func timeWaitText(socks []Socket) string {
+	n, sides := 0, map[string]int{}
+	for _, s := range socks {
+		if s.TimeWait() {
+			n++
+			sides[s.Side]++
+		}
+	}
+	var by []string
+	for _, side := range []string{SideClient, SideServer, ""} {
+		switch c := sides[side]; {
+		case c == 0:
+		case side == "":
+			by = append(by, fmt.Sprintf("%d whose side can't be told", c))
+		default:
+			by = append(by, fmt.Sprintf("%d %s side", c, side))
+		}
+	}
+	held := fmt.Sprintf("%d connections using this port are", n)
+	if n == 1 {
+		held = "a connection using this port is"
+	}
+	return fmt.Sprintf("%s in TIME_WAIT (%s). The end that closes a TCP connection first keeps it "+
+		"in TIME_WAIT for 60 s, holding its pair of addresses and ports so that late packets of the "+
+		"old connection can't be taken for a new one's; no process owns it, and a server restarting "+
+		"on the port can still bind it with SO_REUSEADDR, which Go and most servers set",
+		held, strings.Join(by, ", "))
 }
 
 // markReachable records, for each unicast address, whether one of the

@@ -23,6 +23,9 @@ type Socket struct {
 	// State is "listening", "established", "time-wait" and so on for TCP,
 	// "bound" or "connected" for UDP.
 	State string `json:"state"`
+	// Side is SideServer or SideClient for a connection whose side can be
+	// told (see markSides), "" for listeners and when it can't.
+	Side string `json:"side,omitempty"`
 	// UID owns the socket (its creator); User is its name, "" if unknown.
 	UID   uint32 `json:"uid"`
 	User  string `json:"user,omitempty"`
@@ -39,6 +42,9 @@ type Socket struct {
 	Note string `json:"note,omitempty"`
 
 	state uint8 // the kernel's state number behind State
+	// clientOfAsked: Side is client because the socket is connected to
+	// the port a Who asked about, not because that port listens here.
+	clientOfAsked bool
 }
 
 // Listening reports whether s accepts traffic on its own: a listening TCP
@@ -48,15 +54,22 @@ func (s Socket) Listening() bool {
 	return s.State == "listening" || s.State == "bound" && s.Local.Port() != 0
 }
 
+// TimeWait reports whether s is a TCP connection in TIME_WAIT.
+func (s Socket) TimeWait() bool { return s.State == "time-wait" }
+
 // Who returns every socket whose local port is port, TCP and UDP, IPv4 and
-// IPv6, in any state, sorted. It returns no sockets and no error when
-// nothing is bound to the port; sockets it can't attribute to a process
-// still appear, with a Note, rather than failing the lookup.
+// IPv6, in any state, and then every connection whose remote port it is:
+// the clients of a server on port, and the other end of a connection from
+// it. Each connection's Side says which end it is. It returns no sockets
+// and no error when nothing uses the port; sockets it can't attribute to a
+// process still appear, with a Note, rather than failing the lookup.
 func Who(port uint16, sys System) ([]Socket, error) {
 	if port == 0 {
 		return nil, errors.New("port 0 is never bound: it asks the kernel to pick a port")
 	}
-	socks, err := sockets(sys, func(s *Socket) bool { return s.Local.Port() == port })
+	socks, err := sockets(sys, query{port: port, keep: func(s *Socket) bool {
+		return s.Local.Port() == port || s.Remote.Port() == port
+	}})
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil, unsupported(fmt.Sprintf("lsof -nP -iTCP:%d -sTCP:LISTEN", port),
 			fmt.Sprintf("netstat -ano | findstr :%d", port))
@@ -64,27 +77,65 @@ func Who(port uint16, sys System) ([]Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	sortSockets(socks)
+	// The port's own sockets first, then those that reach it from another.
+	slices.SortStableFunc(socks, func(a, b Socket) int {
+		return cmp.Compare(b2i(a.Local.Port() != port), b2i(b.Local.Port() != port))
+	})
 	return socks, nil
 }
 
 // Ports returns the listening TCP sockets and bound UDP sockets that answer
-// on loopback, sorted by port; with all, those on every address. Sockets
-// bound to the unspecified address (0.0.0.0 or ::) answer on loopback too,
-// so they are included, and their address shows they are not only local.
+// on loopback, sorted by port. Sockets bound to the unspecified address
+// (0.0.0.0 or ::) answer on loopback too, so they are included, and their
+// address shows they are not only local. With all, it returns the
+// listeners on every address and the TCP connections in TIME_WAIT, each
+// with its Side.
 func Ports(all bool, sys System) ([]Socket, error) {
-	socks, err := sockets(sys, func(s *Socket) bool {
+	socks, err := sockets(sys, query{timeWait: all, keep: func(s *Socket) bool {
 		a := s.Local.Addr().Unmap()
-		return s.Listening() && (all || a.IsLoopback() || a.IsUnspecified())
-	})
+		return s.Listening() && (all || a.IsLoopback() || a.IsUnspecified()) ||
+			all && s.TimeWait()
+	}})
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil, unsupported("lsof -nP -iTCP -sTCP:LISTEN", "netstat -ano | findstr LISTENING")
 	}
 	if err != nil {
 		return nil, err
 	}
+	return socks, nil
+}
+
+// sockets reads the kernel's tables for what q asks, tells the sides of
+// the connections found, attaches the processes holding them, and sorts
+// them.
+func sockets(sys System, q query) ([]Socket, error) {
+	socks, listeners, err := readTables(sys, q)
+	if err != nil || len(socks) == 0 {
+		return socks, err
+	}
+	markSides(socks, listeners, q.port)
+	attachOwners(sys, socks)
 	sortSockets(socks)
 	return socks, nil
+}
+
+// query is what a lookup wants from the kernel's tables. keep has the last
+// word, row by row; port and timeWait say the same in a form the kernel
+// can filter by before it sends anything.
+type query struct {
+	// port, when not 0, asks for the sockets whose local or remote port it
+	// is (Who); otherwise only listeners are wanted (Ports), and with
+	// timeWait the TCP sockets in TIME_WAIT too.
+	port     uint16
+	timeWait bool
+	keep     func(*Socket) bool
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Holder describes who holds port for network ("tcp", "tcp4", "udp6", ...)
@@ -101,7 +152,8 @@ func Holder(network string, port uint16, sys System) string {
 		for _, s := range socks {
 			// Prefer listeners; other sockets on the port (a client bound
 			// to it, say) explain the error only when there is none.
-			if strings.HasPrefix(s.Proto, family) && s.Listening() == listeners && s.Inode != 0 {
+			if strings.HasPrefix(s.Proto, family) && s.Listening() == listeners && s.Inode != 0 &&
+				s.Local.Port() == port {
 				held = append(held, holderPhrase(s))
 			}
 		}

@@ -13,29 +13,26 @@ import (
 	"syscall"
 )
 
-// sockets reads the kernel's socket tables, keeps the rows keep accepts,
-// and attaches the processes holding them. Only the kept sockets' owners
-// are looked up, but finding them means reading every process's fd table,
-// as ss -p and lsof do: the kernel has no inode-to-pid index.
-func sockets(sys System, keep func(*Socket) bool) ([]Socket, error) {
-	socks, err := readTables(sys, keep)
-	if err != nil || len(socks) == 0 {
-		return socks, err
-	}
+// attachOwners finds the processes holding socks. Finding them means
+// reading every process's fd table, as ss -p and lsof do: the kernel has no
+// inode-to-pid index.
+func attachOwners(sys System, socks []Socket) {
 	o := owners{sys: sys, users: users{sys: sys}, procs: make(map[int]procInfo)}
 	o.scan(socks)
 	for i := range socks {
 		o.fill(&socks[i])
 	}
-	return socks, nil
 }
 
-// readTables parses /proc/net/{tcp,tcp6,udp,udp6}. The files describe the
-// network namespace of the reading process, which is the one our own
-// listeners and `loopback serve` live in.
-func readTables(sys System, keep func(*Socket) bool) ([]Socket, error) {
+// readTables parses /proc/net/{tcp,tcp6,udp,udp6} and returns the sockets
+// q keeps, and where every listener is, which tells the sides of those
+// connections. The files describe the network namespace of the reading
+// process, which is the one our own listeners and `loopback serve` live
+// in.
+func readTables(sys System, q query) ([]Socket, listenIndex, error) {
 	root, order := sys.root(), sys.byteOrder()
 	var out []Socket
+	listeners := make(listenIndex)
 	for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
 		path := "proc/net/" + proto
 		data, err := fs.ReadFile(root, path)
@@ -43,15 +40,18 @@ func readTables(sys System, keep func(*Socket) bool) ([]Socket, error) {
 			continue // a kernel without IPv6
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read /%s: %w", path, err)
+			return nil, nil, fmt.Errorf("read /%s: %w", path, err)
 		}
 		for s := range procNetRows(data, proto, order) {
-			if keep(&s) {
+			if s.Listening() {
+				listeners.add(s)
+			}
+			if q.keep(&s) {
 				out = append(out, s)
 			}
 		}
 	}
-	return out, nil
+	return out, listeners, nil
 }
 
 // procInfo is what diag shows about a process.
@@ -164,8 +164,10 @@ func (o *owners) fill(s *Socket) {
 		if p.gone {
 			s.Note = fmt.Sprintf("pid %d exited during the scan", s.PID)
 		}
+	case s.Inode == 0 && s.TimeWait():
+		s.Note = timeWaitNote(*s)
 	case s.Inode == 0:
-		// TIME_WAIT and orphaned sockets belong to no file any more.
+		// Orphaned sockets (closed, still sending) belong to no file.
 		s.Note = "no process: the kernel keeps this socket until it times out"
 	case o.denied[s.UID]:
 		s.Note = hiddenNote(*s, o.sys.uid())

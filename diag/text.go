@@ -41,6 +41,9 @@ func (e Explanation) WriteText(w io.Writer) error {
 	}
 	if e.Now != nil && e.Port != nil {
 		nowText(&b, e.Now, e.Addrs, e.Port.Port)
+		if e.Now.TimeWait {
+			line(&b, "time-wait", e.Now.Note)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -102,7 +105,14 @@ func nowText(b *strings.Builder, now *Activity, addrs []AddrInfo, port uint16) {
 		line(b, label, "also the local end of a connection: "+describe(now.Connections[0]))
 	case n > 1:
 		line(b, label, fmt.Sprintf("also the local end of %d connections, such as %s",
-			n, describe(now.Connections[0])))
+			n, describe(example(now.Connections))))
+	}
+	switch n := len(now.Clients); {
+	case n == 1:
+		line(b, label, "and the remote end of a connection: "+describe(now.Clients[0]))
+	case n > 1:
+		line(b, label, fmt.Sprintf("and the remote end of %d connections, such as %s",
+			n, describe(example(now.Clients))))
 	}
 	if len(now.Listening) == 0 {
 		return
@@ -113,6 +123,17 @@ func nowText(b *strings.Builder, now *Activity, addrs []AddrInfo, port uint16) {
 				a.Addr, port))
 		}
 	}
+}
+
+// example picks the connection to show for many: a live one rather than
+// one in TIME_WAIT, which has no process to name.
+func example(socks []Socket) Socket {
+	for _, s := range socks {
+		if !s.TimeWait() {
+			return s
+		}
+	}
+	return socks[0]
 }
 
 // describe is one line about a socket: "tcp 127.0.0.1:7007 listening: pid
@@ -129,7 +150,11 @@ func describe(s Socket) string {
 			who += "; " + s.Note
 		}
 	}
-	return fmt.Sprintf("%s %s: %s", where, s.State, who)
+	state := s.State
+	if s.Side != "" {
+		state += ", " + s.Side + " side"
+	}
+	return fmt.Sprintf("%s %s: %s", where, state, who)
 }
 
 func userText(s Socket) string {
@@ -148,7 +173,7 @@ func WriteSockets(w io.Writer, socks []Socket) error {
 	// 10,000 rows, which cost more than finding the rows.
 	bw := bufio.NewWriterSize(w, 64<<10)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tSTATE\tUID\tUSER\tPID\tPROCESS\tCOMMAND")
+	fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tSTATE\tSIDE\tUID\tUSER\tPID\tPROCESS\tCOMMAND")
 	for _, s := range socks {
 		remote := "*"
 		if s.Remote.Port() != 0 {
@@ -162,8 +187,8 @@ func WriteSockets(w io.Writer, socks []Socket) error {
 				command = "(" + s.Note + ") " + command
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Proto, s.Local, remote,
-			s.State, s.UID, dash(s.User), pid, dash(process), command)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Proto, s.Local, remote,
+			s.State, dash(s.Side), s.UID, dash(s.User), pid, dash(process), command)
 	}
 	if err := errors.Join(tw.Flush(), bw.Flush()); err != nil {
 		return fmt.Errorf("write socket table: %w", err)
