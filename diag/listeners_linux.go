@@ -24,12 +24,23 @@ func attachOwners(sys System, socks []Socket) {
 	}
 }
 
-// readTables parses /proc/net/{tcp,tcp6,udp,udp6} and returns the sockets
-// q keeps, and where every listener is, which tells the sides of those
-// connections. The files describe the network namespace of the reading
-// process, which is the one our own listeners and `loopback serve` live
-// in.
+// readTables returns the sockets q keeps, and where every listener is,
+// which tells the sides of those connections. Both describe the network
+// namespace of this process, which is the one our own listeners and
+// `loopback serve` live in. The running machine is asked over netlink, as
+// ss does (see netlink_linux.go); a System with a Root, and a kernel that
+// refuses netlink (no inet_diag, or a sandbox), are read from /proc/net.
 func readTables(sys System, q query) ([]Socket, listenIndex, error) {
+	if sys.Root == nil {
+		if socks, listeners, err := netlinkTables(q); err == nil {
+			return socks, listeners, nil
+		}
+	}
+	return procTables(sys, q)
+}
+
+// procTables parses /proc/net/{tcp,tcp6,udp,udp6}.
+func procTables(sys System, q query) ([]Socket, listenIndex, error) {
 	root, order := sys.root(), sys.byteOrder()
 	var out []Socket
 	listeners := make(listenIndex)

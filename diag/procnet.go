@@ -38,10 +38,13 @@ var tcpStates = [...]string{
 	9: "last-ack", 10: "listening", 11: "closing", 12: "new-syn-recv",
 }
 
-// Kernel state numbers that UDP reuses.
+// Kernel state numbers that diag asks for or reads; UDP reuses the first
+// two.
 const (
 	stateEstablished = 1
 	stateClose       = 7
+	stateTimeWait    = 6
+	stateListen      = 10
 )
 
 // stateName turns a kernel state number into the word shown to users. UDP
