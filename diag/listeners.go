@@ -106,15 +106,17 @@ func Ports(all bool, sys System) ([]Socket, error) {
 }
 
 // sockets reads the kernel's tables for what q asks, tells the sides of
-// the connections found, attaches the processes holding them, and sorts
-// them.
+// the connections found, attaches the processes holding them (looked for
+// meanwhile), and sorts them.
 func sockets(sys System, q query) ([]Socket, error) {
+	fill := startOwnerScan(sys)
 	socks, listeners, err := readTables(sys, q)
-	if err != nil || len(socks) == 0 {
-		return socks, err
+	if err != nil {
+		fill(nil)
+		return nil, err
 	}
 	markSides(socks, listeners, q.port)
-	attachOwners(sys, socks)
+	fill(socks)
 	sortSockets(socks)
 	return socks, nil
 }

@@ -10,17 +10,33 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
-// attachOwners finds the processes holding socks. Finding them means
-// reading every process's fd table, as ss -p and lsof do: the kernel has no
-// inode-to-pid index.
-func attachOwners(sys System, socks []Socket) {
-	o := owners{sys: sys, users: users{sys: sys}, procs: make(map[int]procInfo)}
-	o.scan(socks)
-	for i := range socks {
-		o.fill(&socks[i])
+// startOwnerScan starts finding which processes hold which sockets, and
+// returns the function that waits for it and fills in socks. Finding them
+// means reading every process's fd table, as ss -p and lsof do: the kernel
+// has no inode-to-pid index. The scan needs nothing from the socket
+// tables, so it runs in a goroutine of its own while they are read, and
+// records every socket it sees; both are mostly the kernel's time, which
+// two CPUs halve. fill(nil) stops the scan early: nothing to look up.
+func startOwnerScan(sys System) (fill func(socks []Socket)) {
+	o := &owners{sys: sys, users: users{sys: sys}, procs: make(map[int]procInfo)}
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.scan(&stop)
+	}()
+	return func(socks []Socket) {
+		if len(socks) == 0 {
+			stop.Store(true)
+		}
+		<-done
+		for i := range socks {
+			o.fill(&socks[i])
+		}
 	}
 }
 
@@ -83,25 +99,36 @@ type owners struct {
 	denied map[uint32]bool
 }
 
-// scan walks /proc/*/fd for the inodes of socks. Processes that exit
-// mid-scan are skipped; ones whose fds we may not read are remembered so
-// that fill can say why a socket has no pid.
-func (o *owners) scan(socks []Socket) {
-	o.pids = make(map[uint64][]int, len(socks))
-	for _, s := range socks {
-		if s.Inode != 0 {
-			o.pids[s.Inode] = nil
-		}
-	}
+// scan walks /proc/*/fd for socket inodes, until stop is set. Processes
+// that exit mid-scan are skipped; ones whose fds we may not read are
+// remembered so that fill can say why a socket has no pid.
+func (o *owners) scan(stop *atomic.Bool) {
+	o.pids = make(map[uint64][]int)
 	o.denied = make(map[uint32]bool)
 	root := o.sys.root()
+	fds := fsFDs(root)
+	if o.sys.Root == nil {
+		fds = liveFDs()
+	}
 	ents, _ := fs.ReadDir(root, "proc") // no /proc: every socket gets a note
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid <= 0 {
 			continue // not a process: /proc/net, /proc/sys, ...
 		}
-		if err := o.scanProcess(root, pid); errors.Is(err, fs.ErrPermission) {
+		if stop.Load() {
+			return
+		}
+		// A missing directory means the process exited after /proc was
+		// listed.
+		err = fds(pid, func(ino uint64) bool {
+			// One process's dup'ed fds count once, and they come together.
+			if pids := o.pids[ino]; len(pids) == 0 || pids[len(pids)-1] != pid {
+				o.pids[ino] = append(pids, pid)
+			}
+			return !stop.Load()
+		})
+		if errors.Is(err, fs.ErrPermission) {
 			// status stays world-readable when fd/ is not.
 			status, _ := fs.ReadFile(root, "proc/"+e.Name()+"/status")
 			for _, uid := range statusUIDs(status) {
@@ -114,50 +141,6 @@ func (o *owners) scan(socks []Socket) {
 	for _, pids := range o.pids {
 		slices.Sort(pids)
 	}
-}
-
-// scanProcess records pid as a holder of every wanted inode among its fds.
-// A missing directory means the process exited after /proc was listed.
-func (o *owners) scanProcess(root fs.FS, pid int) error {
-	dir := "proc/" + strconv.Itoa(pid) + "/fd"
-	fds, err := fs.ReadDir(root, dir)
-	if err != nil {
-		return err
-	}
-	var denied error
-	for _, fd := range fds {
-		link, err := fs.ReadLink(root, dir+"/"+fd.Name())
-		if err != nil {
-			// The fd closed since the listing, or the process changed
-			// credentials (setuid) and its fds became private.
-			if errors.Is(err, fs.ErrPermission) {
-				denied = err
-			}
-			continue
-		}
-		ino, ok := socketInode(link)
-		if !ok {
-			continue
-		}
-		if pids, want := o.pids[ino]; want && !slices.Contains(pids, pid) {
-			o.pids[ino] = append(pids, pid)
-		}
-	}
-	return denied
-}
-
-// socketInode parses the fd link target "socket:[12345]".
-func socketInode(link string) (uint64, bool) {
-	s, ok := strings.CutPrefix(link, "socket:[")
-	if !ok {
-		return 0, false
-	}
-	s, ok = strings.CutSuffix(s, "]")
-	if !ok {
-		return 0, false
-	}
-	ino, err := strconv.ParseUint(s, 10, 64)
-	return ino, err == nil
 }
 
 // fill sets the user, process and note of s from the scan.

@@ -15,7 +15,7 @@ func readTables(System, query) ([]Socket, listenIndex, error) {
 	return nil, nil, errors.ErrUnsupported
 }
 
-func attachOwners(System, []Socket) {}
+func startOwnerScan(System) func([]Socket) { return func([]Socket) {} }
 
 // isAddrInUse matches the message rather than the errno: not every system
 // defines syscall.EADDRINUSE (plan9 doesn't), and Windows reports its own
