@@ -1,13 +1,10 @@
 package diag
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"unicode"
 )
 
@@ -162,38 +159,6 @@ func userText(s Socket) string {
 		return s.User
 	}
 	return strconv.FormatUint(uint64(s.UID), 10)
-}
-
-// WriteSockets writes socks as an aligned table, one row per socket, in
-// the order given. A socket without a visible process shows its Note where
-// the command would be, so every row keeps its columns.
-func WriteSockets(w io.Writer, socks []Socket) error {
-	// tabwriter writes each cell and each run of padding on its own: to an
-	// unbuffered stdout that is a write(2) per cell, 90,000 of them for
-	// 10,000 rows, which cost more than finding the rows.
-	bw := bufio.NewWriterSize(w, 64<<10)
-	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tSTATE\tSIDE\tUID\tUSER\tPID\tPROCESS\tCOMMAND")
-	for _, s := range socks {
-		remote := "*"
-		if s.Remote.Port() != 0 {
-			remote = s.Remote.String()
-		}
-		pid, process, command := "-", "-", s.Note
-		if s.PID != 0 {
-			pid, process = strconv.Itoa(s.PID), printable(s.Process)
-			command = printable(strings.Join(s.Cmdline, " "))
-			if s.Note != "" {
-				command = "(" + s.Note + ") " + command
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Proto, s.Local, remote,
-			s.State, dash(s.Side), s.UID, dash(s.User), pid, dash(process), command)
-	}
-	if err := errors.Join(tw.Flush(), bw.Flush()); err != nil {
-		return fmt.Errorf("write socket table: %w", err)
-	}
-	return nil
 }
 
 // printable replaces control characters, which would break the table's
