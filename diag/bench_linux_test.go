@@ -100,7 +100,8 @@ func BenchmarkPorts(b *testing.B) {
 
 // BenchmarkVersusSS times `loopback ports`, `ports --all` and `who PORT`
 // as processes (this test binary playing the command, see -diag.cli)
-// against `ss -tulpn` and `ss -tanp`, with -diag.conns connections open.
+// against `ss -tulpn`, `ss -tanp` and who's question put to ss, `ss -tanp
+// '( sport = :PORT or dport = :PORT )'`, with -diag.conns connections open.
 // Each iteration runs every command once, in turn, so that whatever else
 // the machine does falls on all of them alike; the medians are reported in
 // ms, and each command's ratio to ss -tulpn.
@@ -120,6 +121,8 @@ func BenchmarkVersusSS(b *testing.B) {
 		{"who", os.Args[0], []string{"-diag.cli=" + strconv.Itoa(int(port))}},
 		{"ss-tulpn", "ss", []string{"-tulpn"}},
 		{"ss-tanp", "ss", []string{"-tanp"}},
+		// who's own question, put to ss: the connections on the port, either end.
+		{"ss-who", "ss", []string{"-tanp", fmt.Sprintf("( sport = :%d or dport = :%d )", port, port)}},
 	}
 	times := make([][]time.Duration, len(cmds))
 	for b.Loop() {
@@ -138,7 +141,7 @@ func BenchmarkVersusSS(b *testing.B) {
 			}
 		}
 	}
-	ss := median(times[3])
+	ss, ssWho := median(times[3]), median(times[5])
 	for i, c := range cmds {
 		m := median(times[i])
 		b.ReportMetric(float64(m)/float64(time.Millisecond), c.name+"-ms")
@@ -146,6 +149,7 @@ func BenchmarkVersusSS(b *testing.B) {
 			b.ReportMetric(float64(m)/float64(ss), c.name+"/ss-tulpn")
 		}
 	}
+	b.ReportMetric(float64(median(times[2]))/float64(ssWho), "who/ss-who")
 }
 
 func median(ds []time.Duration) time.Duration {

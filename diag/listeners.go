@@ -77,10 +77,6 @@ func Who(port uint16, sys System) ([]Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The port's own sockets first, then those that reach it from another.
-	slices.SortStableFunc(socks, func(a, b Socket) int {
-		return cmp.Compare(b2i(a.Local.Port() != port), b2i(b.Local.Port() != port))
-	})
 	return socks, nil
 }
 
@@ -117,7 +113,7 @@ func sockets(sys System, q query) ([]Socket, error) {
 	}
 	markSides(socks, listeners, q.port)
 	fill(socks)
-	sortSockets(socks)
+	sortSockets(socks, q.port)
 	return socks, nil
 }
 
@@ -246,18 +242,43 @@ func permissionHint(port uint16, sys System) string {
 }
 
 // sortSockets orders by port, then protocol, address, state and inode, so
-// output is stable from run to run.
-func sortSockets(socks []Socket) {
-	slices.SortFunc(socks, func(a, b Socket) int {
-		return cmp.Or(
-			cmp.Compare(a.Local.Port(), b.Local.Port()),
-			cmp.Compare(a.Proto, b.Proto),
-			a.Local.Addr().Compare(b.Local.Addr()),
-			a.Remote.Compare(b.Remote),
-			cmp.Compare(a.state, b.state),
-			cmp.Compare(a.Inode, b.Inode),
-		)
-	})
+// output is stable from run to run; for Who(whoPort), the port's own
+// sockets come first, then those that reach it from another port.
+//
+// It sorts indexes and moves each Socket once: a Socket is some 240 bytes,
+// and sorting 10,000 of them in place moved 30 MB.
+func sortSockets(socks []Socket, whoPort uint16) {
+	idx := make([]int32, len(socks))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int { return compareSockets(&socks[i], &socks[j], whoPort) })
+	sorted := make([]Socket, len(socks))
+	for k, i := range idx {
+		sorted[k] = socks[i]
+	}
+	copy(socks, sorted)
+}
+
+func compareSockets(a, b *Socket, whoPort uint16) int {
+	if whoPort != 0 {
+		if c := cmp.Compare(b2i(a.Local.Port() != whoPort), b2i(b.Local.Port() != whoPort)); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Compare(a.Local.Port(), b.Local.Port()); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
+		return c
+	}
+	if c := a.Local.Addr().Compare(b.Local.Addr()); c != 0 {
+		return c
+	}
+	if c := a.Remote.Compare(b.Remote); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.state, b.state), cmp.Compare(a.Inode, b.Inode))
 }
 
 // unsupportedError says the lookup doesn't work here and what to run
