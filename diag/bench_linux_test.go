@@ -87,6 +87,9 @@ func BenchmarkPorts(b *testing.B) {
 		{"Ports", func() ([]Socket, error) { return Ports(false, System{}) }},
 		{"PortsAll", func() ([]Socket, error) { return Ports(true, System{}) }},
 		{"Who", func() ([]Socket, error) { return Who(port, System{}) }},
+		// The same from /proc/net and fs.FS, as without netlink.
+		{"PortsProcNet", func() ([]Socket, error) { return Ports(false, System{Root: os.DirFS("/")}) }},
+		{"WhoProcNet", func() ([]Socket, error) { return Who(port, System{Root: os.DirFS("/")}) }},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			for b.Loop() {

@@ -67,7 +67,7 @@ func Who(port uint16, sys System) ([]Socket, error) {
 	if port == 0 {
 		return nil, errors.New("port 0 is never bound: it asks the kernel to pick a port")
 	}
-	socks, err := sockets(sys, query{port: port, keep: func(s *Socket) bool {
+	socks, err := sockets(sys, query{port: port, keep: func(s Socket) bool {
 		return s.Local.Port() == port || s.Remote.Port() == port
 	}})
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -87,7 +87,7 @@ func Who(port uint16, sys System) ([]Socket, error) {
 // listeners on every address and the TCP connections in TIME_WAIT, each
 // with its Side.
 func Ports(all bool, sys System) ([]Socket, error) {
-	socks, err := sockets(sys, query{timeWait: all, keep: func(s *Socket) bool {
+	socks, err := sockets(sys, query{timeWait: all, keep: func(s Socket) bool {
 		a := s.Local.Addr().Unmap()
 		return s.Listening() && (all || a.IsLoopback() || a.IsUnspecified()) ||
 			all && s.TimeWait()
@@ -118,7 +118,8 @@ func sockets(sys System, q query) ([]Socket, error) {
 }
 
 // query is what a lookup wants from the kernel's tables. keep has the last
-// word, row by row; port and timeWait say the same in a form the kernel
+// word, row by row (given a copy: a pointer would move every row to the
+// heap); port and timeWait say the same in a form the kernel
 // can filter by before it sends anything.
 type query struct {
 	// port, when not 0, asks for the sockets whose local or remote port it
@@ -126,7 +127,7 @@ type query struct {
 	// timeWait the TCP sockets in TIME_WAIT too.
 	port     uint16
 	timeWait bool
-	keep     func(*Socket) bool
+	keep     func(Socket) bool
 }
 
 func b2i(b bool) int {

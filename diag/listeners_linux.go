@@ -73,7 +73,7 @@ func procTables(sys System, q query) ([]Socket, listenIndex, error) {
 			if s.Listening() {
 				listeners.add(s)
 			}
-			if q.keep(&s) {
+			if q.keep(s) {
 				out = append(out, s)
 			}
 		}

@@ -107,7 +107,7 @@ func netlinkTables(q query) ([]Socket, listenIndex, error) {
 		tcp.states = 1 << stateListen
 		err := d.dump(tcp, func(s Socket) {
 			listeners.add(s)
-			if q.keep(&s) {
+			if q.keep(s) {
 				out = append(out, s)
 			}
 		})
@@ -117,7 +117,7 @@ func netlinkTables(q query) ([]Socket, listenIndex, error) {
 				tcp.states = 1 << stateTimeWait
 			}
 			err = d.dump(tcp, func(s Socket) {
-				if q.keep(&s) {
+				if q.keep(s) {
 					out = append(out, s)
 				}
 			})
@@ -127,7 +127,7 @@ func netlinkTables(q query) ([]Socket, listenIndex, error) {
 				if s.Listening() {
 					listeners.add(s)
 				}
-				if q.keep(&s) {
+				if q.keep(s) {
 					out = append(out, s)
 				}
 			})

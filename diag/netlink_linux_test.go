@@ -41,11 +41,11 @@ func TestNetlinkMatchesProcNet(t *testing.T) {
 	ours := func(s Socket) bool { return locals[transport(s.Proto)+" "+s.Local.String()] }
 	proc := System{Root: os.DirFS("/")}
 	for _, q := range []query{
-		{port: tcp4.addr.Port(), keep: func(s *Socket) bool {
+		{port: tcp4.addr.Port(), keep: func(s Socket) bool {
 			return s.Local.Port() == tcp4.addr.Port() || s.Remote.Port() == tcp4.addr.Port()
 		}},
-		{keep: func(s *Socket) bool { return s.Listening() }},
-		{timeWait: true, keep: func(s *Socket) bool { return s.Listening() || s.TimeWait() }},
+		{keep: func(s Socket) bool { return s.Listening() }},
+		{timeWait: true, keep: func(s Socket) bool { return s.Listening() || s.TimeWait() }},
 	} {
 		viaNetlink, nlListeners, err := netlinkTables(q)
 		if err != nil {
