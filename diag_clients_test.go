@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -123,12 +124,57 @@ func TestWhoShowsClientsAndTimeWait(t *testing.T) {
 	}
 	checkRows(t, "ports --all", out, []string{want[0], want[2], want[4]})
 
+	out, stderr, code = runCLI(t, nil, "who", "--json", fmt.Sprint(port))
+	if code != 0 {
+		t.Fatalf("who --json %d: exit %d: %s", port, code, stderr)
+	}
+	var socks []struct {
+		Local      struct{ Port uint16 }
+		Remote     *struct{ Port uint16 }
+		State      string
+		Side, Note *string
+		PID, Inode *int
+	}
+	if err := json.Unmarshal([]byte(out), &socks); err != nil {
+		t.Fatalf("who --json: %v\n%s", err, out)
+	}
+	sides := map[string]int{}
+	for _, s := range socks {
+		if s.Remote == nil || s.Side == nil {
+			continue
+		}
+		sides[s.State+" "+*s.Side]++
+		if s.State == "time-wait" && (s.PID != nil || s.Inode != nil || s.Note == nil) {
+			t.Errorf("who --json: a TIME_WAIT row with pid %v, inode %v, note %v; want null, null and a note", s.PID, s.Inode, s.Note)
+		}
+		if *s.Side == "client" && s.Remote.Port != port || *s.Side == "server" && s.Local.Port != port {
+			t.Errorf("who --json %d: a %s row from port %d to %d", port, *s.Side, s.Local.Port, s.Remote.Port)
+		}
+	}
+	for _, k := range []string{"established server", "established client", "time-wait server", "time-wait client"} {
+		if sides[k] == 0 {
+			t.Errorf("who --json %d has no %s row: %v\n%s", port, k, sides, out)
+		}
+	}
+
 	// The listener's port was someone's before (it is ephemeral), and may
 	// have TIME_WAIT of theirs too: at least ours, then.
 	out, stderr, code = runCLI(t, nil, "explain", fmt.Sprintf("127.0.0.1:%d", port))
 	m := regexp.MustCompile(`time-wait  \d+ connections using this port are in TIME_WAIT \((\d+) client side, (\d+) server side[,)]`).FindStringSubmatch(out)
 	if code != 0 || m == nil || m[1] == "0" || m[2] == "0" {
 		t.Errorf("explain: exit %d, %s; want a time-wait line with both sides:\n%s", code, stderr, out)
+	}
+	out, stderr, code = runCLI(t, nil, "explain", "--json", fmt.Sprintf("127.0.0.1:%d", port))
+	var e struct {
+		Now struct {
+			TimeWait *bool   `json:"time_wait"`
+			Note     *string `json:"note"`
+			Clients  []any
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &e); code != 0 || err != nil || e.Now.TimeWait == nil || !*e.Now.TimeWait ||
+		e.Now.Note == nil || !strings.Contains(*e.Now.Note, "TIME_WAIT") || len(e.Now.Clients) < 2 {
+		t.Errorf("explain --json: exit %d, %v, %s; want time_wait true, a note and the clients:\n%s", code, err, stderr, out)
 	}
 }
 

@@ -118,13 +118,22 @@ func TestPortsJSONListsOurListener(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var socks []map[string]any
+	var socks []struct {
+		Proto, Family string
+		Local         struct {
+			IP   string
+			Port int
+		}
+		Remote *struct{}
+		PID    *int
+	}
 	if err := json.Unmarshal([]byte(out), &socks); err != nil {
 		t.Fatalf("not a JSON array: %v\n%s", err, out)
 	}
 	found := 0
 	for _, sk := range socks {
-		if sk["local"] == fmt.Sprintf("127.0.0.1:%d", s.port) && sk["pid"] == float64(os.Getpid()) {
+		if sk.Local.IP == "127.0.0.1" && sk.Local.Port == s.port && sk.Family == "ipv4" &&
+			sk.Remote == nil && sk.PID != nil && *sk.PID == os.Getpid() {
 			found++
 		}
 	}

@@ -2,6 +2,7 @@ package diag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,62 +10,64 @@ import (
 )
 
 // Explanation is what Explain found about an address, port or host name.
-// It is plain data with snake_case JSON tags for `loopback explain --json`.
+// It is plain data; its MarshalJSON writes `loopback explain --json`.
 type Explanation struct {
 	// Input is the argument as given.
-	Input string `json:"input"`
+	Input string
 	// Host is the host name when the input named one rather than an
 	// address; Addrs then holds what it resolved to.
-	Host  string     `json:"host,omitempty"`
-	Addrs []AddrInfo `json:"addrs,omitempty"`
+	Host  string
+	Addrs []AddrInfo
 	// Port is nil when the input had no port.
-	Port *PortInfo `json:"port,omitempty"`
+	Port *PortInfo
 	// Now is what holds the port on this machine right now; nil when the
 	// input had no port, or port 0.
-	Now *Activity `json:"now,omitempty"`
+	Now *Activity
 }
 
 // AddrInfo explains one address.
 type AddrInfo struct {
-	Addr netip.Addr `json:"addr"`
-	// Class is one of the Class constants.
-	Class   string `json:"class"`
-	Summary string `json:"summary"`
+	Addr netip.Addr
+	// Class is one of the Class constants, and Summary the sentence that
+	// explains it (JSON "note").
+	Class   string
+	Summary string
 	// IPv4 explains the embedded address of an IPv4-mapped one.
-	IPv4 *AddrInfo `json:"ipv4,omitempty"`
+	IPv4 *AddrInfo
 	// Reachable reports whether a socket listening on the port accepts
 	// traffic sent to this address; nil when that wasn't checked.
-	Reachable *bool `json:"reachable,omitempty"`
+	Reachable *bool
 	// RouteLocalnet reports, for an address in 127.0.0.0/8, whether
 	// net.ipv4.conf.*.route_localnet lets the network reach it, and
 	// RouteLocalnetOn on which interfaces (see RouteLocalnet); nil for
 	// other addresses, or when the setting couldn't be read.
-	RouteLocalnet   *bool    `json:"route_localnet,omitempty"`
-	RouteLocalnetOn []string `json:"route_localnet_on,omitempty"`
-	// Note is what this machine changes about the address, as a
-	// sentence: that route_localnet exposes it, or why that couldn't be
-	// checked.
-	Note string `json:"note,omitempty"`
+	RouteLocalnet   *bool
+	RouteLocalnetOn []string
+	// RouteLocalnetNote is what this machine changes about the address,
+	// as a sentence: that route_localnet exposes it, or why that couldn't
+	// be checked.
+	RouteLocalnetNote string
 }
 
 // Activity is what uses a port on this machine right now.
 type Activity struct {
 	// Listening holds the TCP listeners and bound UDP sockets on the port,
 	// on any address.
-	Listening []Socket `json:"listening"`
+	Listening []Socket
 	// Connections holds the other sockets whose local port it is, such as
 	// accepted or outgoing connections.
-	Connections []Socket `json:"connections,omitempty"`
+	Connections []Socket
 	// Clients holds the connections whose remote port it is: the clients
 	// of a server on the port, or the server end of a connection from it.
-	Clients []Socket `json:"clients,omitempty"`
+	Clients []Socket
 	// TimeWait reports whether any of those connections is in TIME_WAIT,
 	// and Note then says what that is.
-	TimeWait bool   `json:"time_wait"`
-	Note     string `json:"note,omitempty"`
+	TimeWait bool
+	Note     string
 	// Error says why this couldn't be checked (for example on macOS); the
 	// rest of the explanation stands without it.
-	Error string `json:"error,omitempty"`
+	Error       string
+	unsupported bool // Error is errors.ErrUnsupported's
 }
 
 // Explain says what input means on this machine. input is "ADDR",
@@ -139,7 +142,7 @@ func resolve(ctx context.Context, t target, sys System) ([]netip.Addr, error) {
 func activity(port uint16, sys System) *Activity {
 	socks, err := Who(port, sys)
 	if err != nil {
-		return &Activity{Listening: []Socket{}, Error: err.Error()}
+		return &Activity{Error: err.Error(), unsupported: errors.Is(err, errors.ErrUnsupported)}
 	}
 	a := &Activity{Listening: []Socket{}}
 	for _, s := range socks {

@@ -12,34 +12,37 @@ import (
 )
 
 // Socket is one row of `loopback who` and `loopback ports`: a socket from
-// the kernel's tables and, when visible, the process that holds it.
+// the kernel's tables and, when visible, the process that holds it. Its
+// MarshalJSON writes the JSON rows of those commands.
 type Socket struct {
 	// Proto is "tcp", "tcp6", "udp" or "udp6": the kernel table the socket
-	// is in. A tcp6 socket may carry IPv4-mapped addresses (::ffff:a.b.c.d)
-	// when a dual-stack listener accepted an IPv4 client.
-	Proto  string         `json:"proto"`
-	Local  netip.AddrPort `json:"local"`
-	Remote netip.AddrPort `json:"remote"`
+	// is in (in JSON, proto "tcp" or "udp" and family "ipv4" or "ipv6"). A
+	// tcp6 socket may carry IPv4-mapped addresses (::ffff:a.b.c.d) when a
+	// dual-stack listener accepted an IPv4 client.
+	Proto  string
+	Local  netip.AddrPort
+	Remote netip.AddrPort
 	// State is "listening", "established", "time-wait" and so on for TCP,
 	// "bound" or "connected" for UDP.
-	State string `json:"state"`
+	State string
 	// Side is SideServer or SideClient for a connection whose side can be
 	// told (see markSides), "" for listeners and when it can't.
-	Side string `json:"side,omitempty"`
+	Side string
 	// UID owns the socket (its creator); User is its name, "" if unknown.
-	UID   uint32 `json:"uid"`
-	User  string `json:"user,omitempty"`
-	Inode uint64 `json:"inode"`
+	// Inode is 0 for a socket no file holds (TIME_WAIT).
+	UID   uint32
+	User  string
+	Inode uint64
 	// PID is the lowest process id holding the socket, 0 when unknown;
 	// OtherPIDs are the rest, such as children that inherited it.
-	PID       int   `json:"pid"`
-	OtherPIDs []int `json:"other_pids,omitempty"`
+	PID       int
+	OtherPIDs []int
 	// Process is the PID's name (/proc/PID/comm) and Cmdline its arguments.
-	Process string   `json:"process,omitempty"`
-	Cmdline []string `json:"cmdline,omitempty"`
+	Process string
+	Cmdline []string
 	// Note says why something is missing, such as "pid not visible: owned
 	// by uid 1000 (alice); run as that user or root".
-	Note string `json:"note,omitempty"`
+	Note string
 
 	state uint8 // the kernel's state number behind State
 	// clientOfAsked: Side is client because the socket is connected to

@@ -25,13 +25,13 @@ func (e Explanation) WriteText(w io.Writer) error {
 		if a.IPv4 != nil {
 			line(&b, "", a.IPv4.Summary)
 		}
-		if a.Note != "" {
-			line(&b, noteLabel(a), a.Note)
+		if a.RouteLocalnetNote != "" {
+			line(&b, noteLabel(a), a.RouteLocalnetNote)
 		}
 	}
 	if p := e.Port; p != nil {
 		line(&b, "port", p.Summary)
-		line(&b, "ephemeral", p.Ephemeral)
+		line(&b, "ephemeral", p.EphemeralNote)
 		if p.Port != 0 {
 			line(&b, "service", servicesText(p))
 		}
