@@ -182,15 +182,15 @@ func timeWaitText(socks []Socket) string {
 			by = append(by, fmt.Sprintf("%d %s side", c, side))
 		}
 	}
-	held := fmt.Sprintf("%d connections using this port are", n)
+	held, them := fmt.Sprintf("%d connections using this port are", n), "them"
 	if n == 1 {
-		held = "a connection using this port is"
+		held, them = "a connection using this port is", "it"
 	}
 	return fmt.Sprintf("%s in TIME_WAIT (%s). The end that closes a TCP connection first keeps it "+
 		"in TIME_WAIT for 60 s, holding its pair of addresses and ports so that late packets of the "+
-		"old connection can't be taken for a new one's; no process owns it, and a server restarting "+
-		"on the port can still bind it with SO_REUSEADDR, which Go and most servers set",
-		held, strings.Join(by, ", "))
+		"old connection can't be taken for a new one's. No process owns %s; a server restarting on "+
+		"the port can still bind it if it and the old one set SO_REUSEADDR, as Go and most servers do",
+		held, strings.Join(by, ", "), them)
 }
 
 // markReachable records, for each unicast address, whether one of the
