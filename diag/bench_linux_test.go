@@ -55,6 +55,7 @@ func openConnections(b *testing.B, n int) uint16 {
 			// Closed with a reset: 5,000 connections left in TIME_WAIT
 			// would weigh on the next run, and on everything else here.
 			conn.(*net.TCPConn).SetLinger(0)
+			conn.SetDeadline(deadline)
 			b.Cleanup(func() { conn.Close() })
 		}
 	}

@@ -99,6 +99,7 @@ func connectAndClose(t *testing.T, addr netip.AddrPort) []netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { open.Close() })
+	open.SetDeadline(deadline)
 	locals := []netip.AddrPort{local(open), netip.MustParseAddrPort(ln.Addr().String())}
 	for _, clientFirst := range []bool{true, false} {
 		c, err := d.DialContext(ctx, "tcp4", ln.Addr().String())
