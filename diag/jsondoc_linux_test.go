@@ -141,8 +141,8 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 			tcp4 = b.addr
 		}
 	}
-	locals := connectAndClose(t, tcp4)
-	served := locals[1] // the listener both TIME_WAITs went through
+	c := connectAndClose(t, tcp4)
+	served := c.listener // both TIME_WAITs went through it
 	live := System{LookupIP: fakeLookup}
 
 	s := seen{}
@@ -164,7 +164,7 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.add(t, "json-explain", e)
-	for _, port := range []uint16{served.Port(), locals[0].Port()} {
+	for _, port := range []uint16{served.Port(), c.ends[0][0].Port()} {
 		who, err := Who(port, live)
 		if err != nil {
 			t.Fatal(err)

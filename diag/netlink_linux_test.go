@@ -29,16 +29,24 @@ func TestNetlinkMatchesProcNet(t *testing.T) {
 			tcp4 = b
 		}
 	}
-	// Ours are the sockets at the addresses this test bound, of the
-	// protocol it bound them with: other tests' sockets come and go.
-	locals := map[string]bool{}
+	// Ours are the listeners this test bound, and the connections it made,
+	// by both ends: other processes' sockets come and go, and may reuse an
+	// ephemeral port of ours towards another address, or leave a TIME_WAIT
+	// from an earlier run that expires between the two reads.
+	c := connectAndClose(t, tcp4.addr)
+	ends := map[string]bool{"tcp " + c.listener.String(): true}
 	for _, b := range listeners {
-		locals[transport(b.proto)+" "+b.addr.String()] = true
+		ends[transport(b.proto)+" "+b.addr.String()] = true
 	}
-	for _, a := range connectAndClose(t, tcp4.addr) {
-		locals["tcp "+a.String()] = true
+	for _, e := range c.ends {
+		ends["tcp "+e[0].String()+" "+e[1].String()] = true
 	}
-	ours := func(s Socket) bool { return locals[transport(s.Proto)+" "+s.Local.String()] }
+	ours := func(s Socket) bool {
+		if s.Listening() {
+			return ends[transport(s.Proto)+" "+s.Local.String()]
+		}
+		return ends[transport(s.Proto)+" "+s.Local.String()+" "+s.Remote.String()]
+	}
 	proc := System{Root: os.DirFS("/")}
 	for _, q := range []query{
 		{port: tcp4.addr.Port(), keep: func(s Socket) bool {
@@ -75,12 +83,18 @@ func oursSorted(socks []Socket, ours func(Socket) bool) []string {
 	return out
 }
 
+// opened is what connectAndClose made: a listener, and each connection's
+// ends as {local, remote}, both ends of each connection.
+type opened struct {
+	listener netip.AddrPort
+	ends     [][2]netip.AddrPort
+}
+
 // connectAndClose opens a connection to addr that stays open, and two to
 // a listener of its own that close, one from each end, so that both sides
-// leave a TIME_WAIT. It returns the local addresses of every socket it
-// opened. A read that sees the last FIN returns once the kernel has moved
-// the first closer to TIME_WAIT: no sleep.
-func connectAndClose(t *testing.T, addr netip.AddrPort) []netip.AddrPort {
+// leave a TIME_WAIT. A read that sees the last FIN returns once the kernel
+// has moved the first closer to TIME_WAIT: no sleep.
+func connectAndClose(t *testing.T, addr netip.AddrPort) opened {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -100,7 +114,8 @@ func connectAndClose(t *testing.T, addr netip.AddrPort) []netip.AddrPort {
 	}
 	t.Cleanup(func() { open.Close() })
 	open.SetDeadline(deadline)
-	locals := []netip.AddrPort{local(open), netip.MustParseAddrPort(ln.Addr().String())}
+	o := opened{listener: netip.MustParseAddrPort(ln.Addr().String())}
+	o.ends = append(o.ends, [2]netip.AddrPort{local(open), addr}, [2]netip.AddrPort{addr, local(open)})
 	for _, clientFirst := range []bool{true, false} {
 		c, err := d.DialContext(ctx, "tcp4", ln.Addr().String())
 		if err != nil {
@@ -110,7 +125,7 @@ func connectAndClose(t *testing.T, addr netip.AddrPort) []netip.AddrPort {
 		if err != nil {
 			t.Fatal(err)
 		}
-		locals = append(locals, local(c))
+		o.ends = append(o.ends, [2]netip.AddrPort{local(c), o.listener}, [2]netip.AddrPort{o.listener, local(c)})
 		first, last := c.(*net.TCPConn), s
 		if !clientFirst {
 			first, last = s, c.(*net.TCPConn)
@@ -126,7 +141,7 @@ func connectAndClose(t *testing.T, addr netip.AddrPort) []netip.AddrPort {
 		}
 		first.Close()
 	}
-	return locals
+	return o
 }
 
 func local(c interface{ LocalAddr() net.Addr }) netip.AddrPort {
