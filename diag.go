@@ -71,7 +71,7 @@ Lists every TCP and UDP socket bound to PORT, then the connections whose remote
 port is PORT (its clients), with state, side, owner and process, read from the
 kernel like ss -tanp. SIDE is server when a connection's own port listens here,
 client when the other end's does (or it is connected to PORT from a port nothing
-listens on). Exit 1 when nothing is bound to PORT, clients or not.`
+listens on). Exit 1 when nothing is bound to PORT, even if clients are listed.`
 
 // loadWho reads the settings of `loopback who` and the port to look up.
 func loadWho(args, environ []string, stdout, stderr io.Writer) (whoConfig, error) {
