@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/loopback-dev/loopback/config"
@@ -66,8 +67,11 @@ type whoConfig struct {
 
 const whoSynopsis = `usage: loopback who [flags] PORT
 
-Lists every TCP and UDP socket bound to PORT, with its state, owner and process,
-read from /proc like ss -tulpn. Exit 1 when nothing is bound to it.`
+Lists every TCP and UDP socket bound to PORT, then the connections whose remote
+port is PORT (its clients), with state, side, owner and process, read from the
+kernel like ss -tanp. SIDE is server when a connection's own port listens here,
+client when the other end's does (or it is connected to PORT from a port nothing
+listens on). Exit 1 when nothing is bound to PORT, even if clients are listed.`
 
 // loadWho reads the settings of `loopback who` and the port to look up.
 func loadWho(args, environ []string, stdout, stderr io.Writer) (whoConfig, error) {
@@ -87,8 +91,9 @@ func loadWho(args, environ []string, stdout, stderr io.Writer) (whoConfig, error
 	return c, nil
 }
 
-// runWho is `loopback who PORT`; it exits 1 when nothing holds the port, so
-// a script can ask "is anything on 7007?".
+// runWho is `loopback who PORT`; it exits 1 when nothing is bound to the
+// port, so a script can ask "is anything on 7007?". Connections to 7007
+// from other ports are shown but don't count: they don't hold it.
 func runWho(args, environ []string, stdout, stderr io.Writer) error {
 	c, err := loadWho(args, environ, stdout, stderr)
 	if err != nil {
@@ -101,7 +106,7 @@ func runWho(args, environ []string, stdout, stderr io.Writer) error {
 	if err := writeSockets(stdout, socks, c.JSON); err != nil {
 		return err
 	}
-	if len(socks) == 0 {
+	if !slices.ContainsFunc(socks, func(s diag.Socket) bool { return s.Local.Port() == c.Port }) {
 		return fmt.Errorf("nothing is bound to port %d", c.Port)
 	}
 	return nil
@@ -109,7 +114,7 @@ func runWho(args, environ []string, stdout, stderr io.Writer) error {
 
 // portsConfig is what `loopback ports` reads.
 type portsConfig struct {
-	All  bool `env:"ALL" deprecated:"LOOPBACK_ALL" envDefault:"false" help:"list sockets on every address, not only those that answer on loopback"`
+	All  bool `env:"ALL" deprecated:"LOOPBACK_ALL" envDefault:"false" help:"list listeners on every address, not only those that answer on loopback, and the connections in TIME_WAIT with the side that holds them"`
 	JSON bool `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print a JSON array instead of the table"`
 }
 

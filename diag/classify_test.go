@@ -103,8 +103,8 @@ func TestClassifyPort(t *testing.T) {
 			if !strings.Contains(got.Summary, tt.summary) {
 				t.Errorf("summary %q does not mention %q", got.Summary, tt.summary)
 			}
-			if !strings.Contains(got.Ephemeral, tt.ephText) {
-				t.Errorf("ephemeral %q does not mention %q", got.Ephemeral, tt.ephText)
+			if !strings.Contains(got.EphemeralNote, tt.ephText) {
+				t.Errorf("ephemeral %q does not mention %q", got.EphemeralNote, tt.ephText)
 			}
 		})
 	}

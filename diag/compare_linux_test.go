@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,9 @@ func ours(t *testing.T, listeners []bound, listeningOnly bool) []string {
 				name += "->" + s.Remote.String()
 			}
 			for _, pid := range append([]int{s.PID}, s.OtherPIDs...) {
-				out = append(out, fmt.Sprintf("%s %s pid=%d", family(s.Proto), name, pid))
+				if ourPID(listeners, pid) {
+					out = append(out, fmt.Sprintf("%s %s pid=%d", family(s.Proto), name, pid))
+				}
 			}
 		}
 	}
@@ -47,6 +50,14 @@ func ours(t *testing.T, listeners []bound, listeningOnly bool) []string {
 
 // family is "tcp" or "udp", as ss's Netid and lsof's protocol say.
 func family(proto string) string { return strings.TrimSuffix(proto, "6") }
+
+// ourPID reports whether pid is one of the processes that opened
+// listeners. Another is a child that a parallel test is starting: between
+// fork and exec it holds every fd of this process, close-on-exec or not,
+// and a scan (diag's, ss's or lsof's) may catch it then.
+func ourPID(listeners []bound, pid int) bool {
+	return slices.ContainsFunc(listeners, func(b bound) bool { return b.pid == pid })
+}
 
 // ourPort reports whether a socket of proto on port is one of listeners'.
 func ourPort(listeners []bound, proto string, port uint16) bool {
@@ -91,7 +102,9 @@ func TestMatchesSS(t *testing.T) {
 			continue
 		}
 		for _, m := range pids.FindAllStringSubmatch(f[6], -1) {
-			got = append(got, fmt.Sprintf("%s %s pid=%s", f[0], local, m[1]))
+			if pid, _ := strconv.Atoi(m[1]); ourPID(listeners, pid) {
+				got = append(got, fmt.Sprintf("%s %s pid=%s", f[0], local, m[1]))
+			}
 		}
 	}
 	slices.Sort(got)
@@ -123,7 +136,8 @@ func TestMatchesLsof(t *testing.T) {
 			// lsof -i :PORT also matches sockets whose remote port it is.
 			local, _, _ := strings.Cut(v, "->")
 			ap, err := netip.ParseAddrPort(local)
-			if err == nil && ourPort(listeners, proto, ap.Port()) {
+			n, _ := strconv.Atoi(pid)
+			if err == nil && ourPort(listeners, proto, ap.Port()) && ourPID(listeners, n) {
 				got = append(got, fmt.Sprintf("%s %s pid=%s", proto, v, pid))
 			}
 		}

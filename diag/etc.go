@@ -15,7 +15,7 @@ import (
 type Service struct {
 	Name    string   `json:"name"`
 	Proto   string   `json:"proto"`
-	Aliases []string `json:"aliases,omitempty"`
+	Aliases []string `json:"aliases"` // [] when none, see MarshalJSON
 }
 
 // services yields the entries of an /etc/services file with their ports.

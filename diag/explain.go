@@ -2,61 +2,72 @@ package diag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Explanation is what Explain found about an address, port or host name.
-// It is plain data with snake_case JSON tags for `loopback explain --json`.
+// It is plain data; its MarshalJSON writes `loopback explain --json`.
 type Explanation struct {
 	// Input is the argument as given.
-	Input string `json:"input"`
+	Input string
 	// Host is the host name when the input named one rather than an
 	// address; Addrs then holds what it resolved to.
-	Host  string     `json:"host,omitempty"`
-	Addrs []AddrInfo `json:"addrs,omitempty"`
+	Host  string
+	Addrs []AddrInfo
 	// Port is nil when the input had no port.
-	Port *PortInfo `json:"port,omitempty"`
+	Port *PortInfo
 	// Now is what holds the port on this machine right now; nil when the
 	// input had no port, or port 0.
-	Now *Activity `json:"now,omitempty"`
+	Now *Activity
 }
 
 // AddrInfo explains one address.
 type AddrInfo struct {
-	Addr netip.Addr `json:"addr"`
-	// Class is one of the Class constants.
-	Class   string `json:"class"`
-	Summary string `json:"summary"`
+	Addr netip.Addr
+	// Class is one of the Class constants, and Summary the sentence that
+	// explains it (JSON "note").
+	Class   string
+	Summary string
 	// IPv4 explains the embedded address of an IPv4-mapped one.
-	IPv4 *AddrInfo `json:"ipv4,omitempty"`
+	IPv4 *AddrInfo
 	// Reachable reports whether a socket listening on the port accepts
 	// traffic sent to this address; nil when that wasn't checked.
-	Reachable *bool `json:"reachable,omitempty"`
+	Reachable *bool
 	// RouteLocalnet reports, for an address in 127.0.0.0/8, whether
 	// net.ipv4.conf.*.route_localnet lets the network reach it, and
 	// RouteLocalnetOn on which interfaces (see RouteLocalnet); nil for
 	// other addresses, or when the setting couldn't be read.
-	RouteLocalnet   *bool    `json:"route_localnet,omitempty"`
-	RouteLocalnetOn []string `json:"route_localnet_on,omitempty"`
-	// Note is what this machine changes about the address, as a
-	// sentence: that route_localnet exposes it, or why that couldn't be
-	// checked.
-	Note string `json:"note,omitempty"`
+	RouteLocalnet   *bool
+	RouteLocalnetOn []string
+	// RouteLocalnetNote is what this machine changes about the address,
+	// as a sentence: that route_localnet exposes it, or why that couldn't
+	// be checked.
+	RouteLocalnetNote string
 }
 
 // Activity is what uses a port on this machine right now.
 type Activity struct {
 	// Listening holds the TCP listeners and bound UDP sockets on the port,
 	// on any address.
-	Listening []Socket `json:"listening"`
+	Listening []Socket
 	// Connections holds the other sockets whose local port it is, such as
 	// accepted or outgoing connections.
-	Connections []Socket `json:"connections,omitempty"`
+	Connections []Socket
+	// Clients holds the connections whose remote port it is: the clients
+	// of a server on the port, or the server end of a connection from it.
+	Clients []Socket
+	// TimeWait reports whether any of those connections is in TIME_WAIT,
+	// and Note then says what that is.
+	TimeWait bool
+	Note     string
 	// Error says why this couldn't be checked (for example on macOS); the
 	// rest of the explanation stands without it.
-	Error string `json:"error,omitempty"`
+	Error       string
+	unsupported bool // Error is errors.ErrUnsupported's
 }
 
 // Explain says what input means on this machine. input is "ADDR",
@@ -131,17 +142,55 @@ func resolve(ctx context.Context, t target, sys System) ([]netip.Addr, error) {
 func activity(port uint16, sys System) *Activity {
 	socks, err := Who(port, sys)
 	if err != nil {
-		return &Activity{Listening: []Socket{}, Error: err.Error()}
+		return &Activity{Error: err.Error(), unsupported: errors.Is(err, errors.ErrUnsupported)}
 	}
 	a := &Activity{Listening: []Socket{}}
 	for _, s := range socks {
-		if s.Listening() {
+		switch {
+		case s.Listening():
 			a.Listening = append(a.Listening, s)
-		} else {
+		case s.Local.Port() == port:
 			a.Connections = append(a.Connections, s)
+		default:
+			a.Clients = append(a.Clients, s)
 		}
+		a.TimeWait = a.TimeWait || s.TimeWait()
+	}
+	if a.TimeWait {
+		a.Note = timeWaitText(socks)
 	}
 	return a
+}
+
+// timeWaitText explains the TIME_WAIT connections among socks, which use
+// the port although no process holds them.
+func timeWaitText(socks []Socket) string {
+	n, sides := 0, map[string]int{}
+	for _, s := range socks {
+		if s.TimeWait() {
+			n++
+			sides[s.Side]++
+		}
+	}
+	var by []string
+	for _, side := range []string{SideClient, SideServer, ""} {
+		switch c := sides[side]; {
+		case c == 0:
+		case side == "":
+			by = append(by, fmt.Sprintf("%d whose side can't be told", c))
+		default:
+			by = append(by, fmt.Sprintf("%d %s side", c, side))
+		}
+	}
+	held, them := fmt.Sprintf("%d connections using this port are", n), "them"
+	if n == 1 {
+		held, them = "a connection using this port is", "it"
+	}
+	return fmt.Sprintf("%s in TIME_WAIT (%s). The end that closes a TCP connection first keeps it "+
+		"in TIME_WAIT for 60 s, holding its pair of addresses and ports so that late packets of the "+
+		"old connection can't be taken for a new one's. No process owns %s; a server restarting on "+
+		"the port can still bind it if it and the old one set SO_REUSEADDR, as Go and most servers do",
+		held, strings.Join(by, ", "), them)
 }
 
 // markReachable records, for each unicast address, whether one of the

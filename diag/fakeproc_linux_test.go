@@ -19,7 +19,10 @@ import (
 // (pid 300); sshd on 0.0.0.0:22; nginx (700, worker 701) on [::]:80;
 // bob's python3 (400) on 192.168.1.10:8443; avahi (500) on
 // 127.0.0.1:5353/udp; dhclient (600) on 0.0.0.0:68 and [fe80::1]:546; a
-// TIME_WAIT socket and a connected UDP socket of uid 1002 with no process.
+// connected UDP socket of uid 1002 with no process; and four connections
+// in TIME_WAIT: a client's of 7007 (41000), the server's end of another on
+// 7007 (from 41372), one between two ports nothing listens on (39000 to
+// 9999), and a client's of a web server on another machine (203.0.113.5:443).
 const (
 	socat   = `pid=100 also=[105] socat ["socat" "-d" "-d" "TCP-LISTEN:7007,fork" "PIPE"]`
 	socat1  = `pid=100 socat ["socat" "-d" "-d" "TCP-LISTEN:7007,fork" "PIPE"]`
@@ -31,6 +34,18 @@ const (
 	python  = `pid=400 python3 ["python3" "-m" "http.server" "8443" "--bind" "192.168.1.10"]`
 	avahi   = `pid=500 avahi-daemon ["avahi-daemon: running [vm.local]"]`
 	gone500 = `pid=500 note=pid 500 exited during the scan`
+
+	twDone   = ": this end closed first, so the kernel keeps the connection for 60 s; no process holds it"
+	twClient = "tcp 127.0.0.1:41000 127.0.0.1:7007 time-wait uid=0(root) side=client pid=0 " +
+		"note=TIME_WAIT, client side (the other end's port 7007 listens here)" + twDone
+	twServer = "tcp 127.0.0.1:7007 127.0.0.1:41372 time-wait uid=0(root) side=server pid=0 " +
+		"note=TIME_WAIT, server side (its port 7007 listens here)" + twDone
+	twNeither = "tcp 127.0.0.1:39000 127.0.0.1:9999 time-wait uid=0(root) pid=0 " +
+		"note=TIME_WAIT, side unknown (neither port listens here now)" + twDone
+	twRemote = "tcp 192.168.1.10:45000 203.0.113.5:443 time-wait uid=0(root)"
+	twNote   = " pid=0 note=TIME_WAIT, side unknown (neither port listens here now)" + twDone
+	twAsked  = " side=client pid=0 note=TIME_WAIT, client side (connected to port 443, the port asked about, " +
+		"from one nothing here listens on)" + twDone
 )
 
 // Faults a tree on disk can't hold; see faultFS.
@@ -49,35 +64,50 @@ func TestWhoFakeTree(t *testing.T) {
 		faults map[string]error
 		want   []string
 	}{
-		{"listeners and a connection", 7007, nil, []string{
+		{"listeners, connections and clients", 7007, nil, []string{
 			"tcp 127.0.0.1:7007 0.0.0.0:0 listening uid=0(root) " + socat,
-			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) " + child,
+			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) side=server " + child,
+			twServer,
 			"tcp6 [::1]:7007 [::]:0 listening uid=0(root) " + socat1,
 			"udp6 [::1]:7007 [::]:0 bound uid=0(root) " + socat1,
+			// Then the connections whose remote port is 7007.
+			twClient,
+			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) side=client " + nc,
 		}},
 		{"client side", 41234, nil, []string{
-			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) " + nc,
+			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) side=client " + nc,
+			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) side=server " + child,
 		}},
 		{"permission denied fds", 41234, deny300, []string{
-			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) " + unseen,
+			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) side=client " + unseen,
+			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) side=server " + child,
 		}},
 		{"one unreadable fd", 7007, denyRead, []string{
 			// 105 holds the listener too, so the scan still finds it.
 			"tcp 127.0.0.1:7007 0.0.0.0:0 listening uid=0(root) " + child,
-			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) " + child,
+			"tcp 127.0.0.1:7007 127.0.0.1:41234 established uid=0(root) side=server " + child,
+			twServer,
 			"tcp6 [::1]:7007 [::]:0 listening uid=0(root) " + socat1,
 			"udp6 [::1]:7007 [::]:0 bound uid=0(root) " + socat1,
+			twClient,
+			"tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) side=client " + unseen,
 		}},
-		{"time-wait", 41000, nil, []string{
-			"tcp 127.0.0.1:41000 127.0.0.1:7007 time-wait uid=0(root) pid=0 note=no process: the kernel keeps this socket until it times out",
+		{"time-wait, client side", 41000, nil, []string{twClient}},
+		{"time-wait, server side", 41372, nil, []string{twServer}},
+		{"time-wait, neither port listens", 39000, nil, []string{twNeither}},
+		{"time-wait, client of the port asked about", 9999, nil, []string{
+			"tcp 127.0.0.1:39000 127.0.0.1:9999 time-wait uid=0(root) side=client pid=0 note=TIME_WAIT, " +
+				"client side (connected to port 9999, the port asked about, from one nothing here listens on)" + twDone,
 		}},
+		{"time-wait, client of a server elsewhere", 443, nil, []string{twRemote + twAsked}},
+		{"time-wait, from the port asked about", 45000, nil, []string{twRemote + twNote}},
 		{"no holder, no name", 40000, nil, []string{"udp 127.0.0.1:40000 127.0.0.53:53 connected uid=1002() " + exited}},
 		{"no holder, some hidden", 40000, deny300, []string{"udp 127.0.0.1:40000 127.0.0.53:53 connected uid=1002() " + maybe}},
 		{"exits before its fds are read", 8443, exit400, []string{"tcp 192.168.1.10:8443 0.0.0.0:0 listening uid=1001(bob) " + exited}},
 		{"exits after its fds are read", 5353, exit500, []string{"udp 127.0.0.1:5353 0.0.0.0:0 bound uid=0(root) " + gone500}},
 		{"dup'ed fds count once", 80, nil, []string{
 			`tcp6 [::]:80 [::]:0 listening uid=33(www-data) pid=700 also=[701] nginx ["nginx: master process /usr/sbin/nginx"]`,
-			`tcp6 [::ffff:127.0.0.1]:80 [::ffff:127.0.0.1]:50000 established uid=33(www-data) pid=701 nginx ["nginx: worker process"]`,
+			`tcp6 [::ffff:127.0.0.1]:80 [::ffff:127.0.0.1]:50000 established uid=33(www-data) side=server pid=701 nginx ["nginx: worker process"]`,
 		}},
 		{"nothing", 9, nil, nil},
 	}
@@ -113,8 +143,9 @@ func TestHiddenNote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) " + tt.want
-		if len(got) != 1 || row(got[0]) != want {
+		want := "tcp 127.0.0.1:41234 127.0.0.1:7007 established uid=1000(alice) " +
+			"side=client " + tt.want
+		if len(got) != 2 || row(got[0]) != want {
 			t.Errorf("as uid %d: Who(41234) = %q, want %q", tt.as, rows(got), want)
 		}
 	}
@@ -131,9 +162,12 @@ func TestPortsFakeTree(t *testing.T) {
 		"tcp6 [::1]:7007 [::]:0 listening uid=0(root) " + socat1,
 		"udp6 [::1]:7007 [::]:0 bound uid=0(root) " + socat1,
 	}
+	// --all adds the listeners on other addresses and TIME_WAIT.
 	all := slices.Insert(slices.Clone(loopback), 3,
 		`udp6 [fe80::1]:546 [::]:0 bound uid=0(root) pid=600 dhclient ["dhclient" "-6" "eth0"]`)
-	all = append(all, "tcp 192.168.1.10:8443 0.0.0.0:0 listening uid=1001(bob) "+python)
+	all = slices.Insert(all, 6, twServer)
+	all = append(all, "tcp 192.168.1.10:8443 0.0.0.0:0 listening uid=1001(bob) "+python,
+		twNeither, twClient, twRemote+twNote)
 	for _, tree := range trees {
 		for _, tt := range []struct {
 			all  bool
@@ -162,8 +196,8 @@ func TestSocketsErrors(t *testing.T) {
 	}
 	// A kernel without IPv6 has no tcp6 or udp6: not an error.
 	sys := fakeSystem("root-le", nil, map[string]error{"proc/net/tcp6": fs.ErrNotExist, "proc/net/udp6": fs.ErrNotExist})
-	if got, err := Who(7007, sys); err != nil || len(got) != 2 {
-		t.Errorf("Who(7007) without IPv6 = %d sockets, %v; want 2, nil", len(got), err)
+	if got, err := Who(7007, sys); err != nil || len(got) != 5 {
+		t.Errorf("Who(7007) without IPv6 = %d sockets, %v; want the 5 in tcp, nil", len(got), err)
 	}
 }
 

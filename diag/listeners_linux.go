@@ -10,32 +10,56 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
-// sockets reads the kernel's socket tables, keeps the rows keep accepts,
-// and attaches the processes holding them. Only the kept sockets' owners
-// are looked up, but finding them means reading every process's fd table,
-// as ss -p and lsof do: the kernel has no inode-to-pid index.
-func sockets(sys System, keep func(*Socket) bool) ([]Socket, error) {
-	socks, err := readTables(sys, keep)
-	if err != nil || len(socks) == 0 {
-		return socks, err
+// startOwnerScan starts finding which processes hold which sockets, and
+// returns the function that waits for it and fills in socks. Finding them
+// means reading every process's fd table, as ss -p and lsof do: the kernel
+// has no inode-to-pid index. The scan needs nothing from the socket
+// tables, so it runs in a goroutine of its own while they are read, and
+// records every socket it sees; both are mostly the kernel's time, which
+// two CPUs halve. fill(nil) stops the scan early: nothing to look up.
+func startOwnerScan(sys System) (fill func(socks []Socket)) {
+	o := &owners{sys: sys, users: users{sys: sys}, procs: make(map[int]procInfo)}
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.scan(&stop)
+	}()
+	return func(socks []Socket) {
+		if len(socks) == 0 {
+			stop.Store(true)
+		}
+		<-done
+		for i := range socks {
+			o.fill(&socks[i])
+		}
 	}
-	o := owners{sys: sys, users: users{sys: sys}, procs: make(map[int]procInfo)}
-	o.scan(socks)
-	for i := range socks {
-		o.fill(&socks[i])
-	}
-	return socks, nil
 }
 
-// readTables parses /proc/net/{tcp,tcp6,udp,udp6}. The files describe the
-// network namespace of the reading process, which is the one our own
-// listeners and `loopback serve` live in.
-func readTables(sys System, keep func(*Socket) bool) ([]Socket, error) {
+// readTables returns the sockets q keeps, and where every listener is,
+// which tells the sides of those connections. Both describe the network
+// namespace of this process, which is the one our own listeners and
+// `loopback serve` live in. The running machine is asked over netlink, as
+// ss does (see netlink_linux.go); a System with a Root, and a kernel that
+// refuses netlink (no inet_diag, or a sandbox), are read from /proc/net.
+func readTables(sys System, q query) ([]Socket, listenIndex, error) {
+	if sys.Root == nil {
+		if socks, listeners, err := netlinkTables(q); err == nil {
+			return socks, listeners, nil
+		}
+	}
+	return procTables(sys, q)
+}
+
+// procTables parses /proc/net/{tcp,tcp6,udp,udp6}.
+func procTables(sys System, q query) ([]Socket, listenIndex, error) {
 	root, order := sys.root(), sys.byteOrder()
 	var out []Socket
+	listeners := make(listenIndex)
 	for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
 		path := "proc/net/" + proto
 		data, err := fs.ReadFile(root, path)
@@ -43,15 +67,18 @@ func readTables(sys System, keep func(*Socket) bool) ([]Socket, error) {
 			continue // a kernel without IPv6
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read /%s: %w", path, err)
+			return nil, nil, fmt.Errorf("read /%s: %w", path, err)
 		}
 		for s := range procNetRows(data, proto, order) {
-			if keep(&s) {
+			if s.Listening() {
+				listeners.add(s)
+			}
+			if q.keep(s) {
 				out = append(out, s)
 			}
 		}
 	}
-	return out, nil
+	return out, listeners, nil
 }
 
 // procInfo is what diag shows about a process.
@@ -72,25 +99,36 @@ type owners struct {
 	denied map[uint32]bool
 }
 
-// scan walks /proc/*/fd for the inodes of socks. Processes that exit
-// mid-scan are skipped; ones whose fds we may not read are remembered so
-// that fill can say why a socket has no pid.
-func (o *owners) scan(socks []Socket) {
-	o.pids = make(map[uint64][]int, len(socks))
-	for _, s := range socks {
-		if s.Inode != 0 {
-			o.pids[s.Inode] = nil
-		}
-	}
+// scan walks /proc/*/fd for socket inodes, until stop is set. Processes
+// that exit mid-scan are skipped; ones whose fds we may not read are
+// remembered so that fill can say why a socket has no pid.
+func (o *owners) scan(stop *atomic.Bool) {
+	o.pids = make(map[uint64][]int)
 	o.denied = make(map[uint32]bool)
 	root := o.sys.root()
+	fds := fsFDs(root)
+	if o.sys.Root == nil {
+		fds = liveFDs()
+	}
 	ents, _ := fs.ReadDir(root, "proc") // no /proc: every socket gets a note
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid <= 0 {
 			continue // not a process: /proc/net, /proc/sys, ...
 		}
-		if err := o.scanProcess(root, pid); errors.Is(err, fs.ErrPermission) {
+		if stop.Load() {
+			return
+		}
+		// A missing directory means the process exited after /proc was
+		// listed.
+		err = fds(pid, func(ino uint64) bool {
+			// One process's dup'ed fds count once, and they come together.
+			if pids := o.pids[ino]; len(pids) == 0 || pids[len(pids)-1] != pid {
+				o.pids[ino] = append(pids, pid)
+			}
+			return !stop.Load()
+		})
+		if errors.Is(err, fs.ErrPermission) {
 			// status stays world-readable when fd/ is not.
 			status, _ := fs.ReadFile(root, "proc/"+e.Name()+"/status")
 			for _, uid := range statusUIDs(status) {
@@ -103,50 +141,6 @@ func (o *owners) scan(socks []Socket) {
 	for _, pids := range o.pids {
 		slices.Sort(pids)
 	}
-}
-
-// scanProcess records pid as a holder of every wanted inode among its fds.
-// A missing directory means the process exited after /proc was listed.
-func (o *owners) scanProcess(root fs.FS, pid int) error {
-	dir := "proc/" + strconv.Itoa(pid) + "/fd"
-	fds, err := fs.ReadDir(root, dir)
-	if err != nil {
-		return err
-	}
-	var denied error
-	for _, fd := range fds {
-		link, err := fs.ReadLink(root, dir+"/"+fd.Name())
-		if err != nil {
-			// The fd closed since the listing, or the process changed
-			// credentials (setuid) and its fds became private.
-			if errors.Is(err, fs.ErrPermission) {
-				denied = err
-			}
-			continue
-		}
-		ino, ok := socketInode(link)
-		if !ok {
-			continue
-		}
-		if pids, want := o.pids[ino]; want && !slices.Contains(pids, pid) {
-			o.pids[ino] = append(pids, pid)
-		}
-	}
-	return denied
-}
-
-// socketInode parses the fd link target "socket:[12345]".
-func socketInode(link string) (uint64, bool) {
-	s, ok := strings.CutPrefix(link, "socket:[")
-	if !ok {
-		return 0, false
-	}
-	s, ok = strings.CutSuffix(s, "]")
-	if !ok {
-		return 0, false
-	}
-	ino, err := strconv.ParseUint(s, 10, 64)
-	return ino, err == nil
 }
 
 // fill sets the user, process and note of s from the scan.
@@ -164,8 +158,10 @@ func (o *owners) fill(s *Socket) {
 		if p.gone {
 			s.Note = fmt.Sprintf("pid %d exited during the scan", s.PID)
 		}
+	case s.Inode == 0 && s.TimeWait():
+		s.Note = timeWaitNote(*s)
 	case s.Inode == 0:
-		// TIME_WAIT and orphaned sockets belong to no file any more.
+		// Orphaned sockets (closed, still sending) belong to no file.
 		s.Note = "no process: the kernel keeps this socket until it times out"
 	case o.denied[s.UID]:
 		s.Note = hiddenNote(*s, o.sys.uid())

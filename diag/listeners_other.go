@@ -7,13 +7,15 @@ import (
 	"strings"
 )
 
-// sockets has no native implementation here yet: macOS and the BSDs keep
+// readTables has no native implementation here yet: macOS and the BSDs keep
 // their socket tables behind sysctl and libproc, and Windows behind
 // GetExtendedTcpTable. Who and Ports turn this into the native command to
 // run instead.
-func sockets(System, func(*Socket) bool) ([]Socket, error) {
-	return nil, errors.ErrUnsupported
+func readTables(System, query) ([]Socket, listenIndex, error) {
+	return nil, nil, errors.ErrUnsupported
 }
+
+func startOwnerScan(System) func([]Socket) { return func([]Socket) {} }
 
 // isAddrInUse matches the message rather than the errno: not every system
 // defines syscall.EADDRINUSE (plan9 doesn't), and Windows reports its own

@@ -164,8 +164,9 @@ func TestWhoLive(t *testing.T) {
 	}
 }
 
-// TestWhoLiveConnection checks both ends of a connection, and that the
-// client's port is explained as one the kernel picked.
+// TestWhoLiveConnection checks both ends of a connection, found from
+// either end's port with their sides, and that the client's port is
+// explained as one the kernel picked.
 func TestWhoLiveConnection(t *testing.T) {
 	t.Parallel()
 	var lc net.ListenConfig
@@ -188,25 +189,39 @@ func TestWhoLiveConnection(t *testing.T) {
 
 	local := netip.MustParseAddrPort(client.LocalAddr().String())
 	remote := netip.MustParseAddrPort(client.RemoteAddr().String())
-	socks, err := Who(local.Port(), System{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := users{}
-	want := []string{row(Socket{Proto: "tcp", Local: local, Remote: remote, State: "established",
-		UID: uint32(os.Geteuid()), User: u.name(uint32(os.Geteuid())), PID: os.Getpid()})}
-	// The client's port is ephemeral: earlier connections on this machine
-	// may have left it in TIME_WAIT, which is not this test's business.
-	var got []string
-	for _, s := range socks {
-		if s.State == "time-wait" {
-			continue
+	me := Socket{Proto: "tcp", State: "established", UID: uint32(os.Geteuid()),
+		User: u.name(uint32(os.Geteuid())), PID: os.Getpid()}
+	clientEnd, serverEnd := me, me
+	clientEnd.Local, clientEnd.Remote, clientEnd.Side = local, remote, SideClient
+	serverEnd.Local, serverEnd.Remote, serverEnd.Side = remote, local, SideServer
+	// Who lists the port's own sockets first, then those whose remote
+	// port it is.
+	for _, tt := range []struct {
+		port uint16
+		want []Socket
+	}{
+		{local.Port(), []Socket{clientEnd, serverEnd}},
+		{remote.Port(), []Socket{serverEnd, clientEnd}},
+	} {
+		socks, err := Who(tt.port, System{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		s.Process, s.Cmdline = "", nil // checked in TestWhoLive
-		got = append(got, row(s))
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Who(%d) = %q, want %q", local.Port(), got, want)
+		// Both ports are ephemeral: earlier connections on this machine
+		// may have left them in TIME_WAIT, which is not this test's
+		// business.
+		var got []string
+		for _, s := range socks {
+			if s.TimeWait() || s.Listening() {
+				continue
+			}
+			s.Process, s.Cmdline = "", nil // checked in TestWhoLive
+			got = append(got, row(s))
+		}
+		if want := rows(tt.want); !slices.Equal(got, want) {
+			t.Errorf("Who(%d) = %q, want %q", tt.port, got, want)
+		}
 	}
 
 	e, err := Explain(t.Context(), client.LocalAddr().String(), System{})

@@ -121,11 +121,11 @@ func markRouteLocalnet(addrs []AddrInfo, sys System) {
 		switch {
 		case !isLoopback4(a.Addr):
 		case err != nil:
-			a.Note = "can't tell whether net.ipv4.conf.*.route_localnet lets the network reach it: " + err.Error()
+			a.RouteLocalnetNote = "can't tell whether net.ipv4.conf.*.route_localnet lets the network reach it: " + err.Error()
 		default:
 			a.RouteLocalnet = new(len(ifaces) > 0)
 			a.RouteLocalnetOn = ifaces
-			a.Note = RouteLocalnetWarning(ifaces)
+			a.RouteLocalnetNote = RouteLocalnetWarning(ifaces)
 		}
 	}
 }

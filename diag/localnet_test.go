@@ -150,9 +150,9 @@ func TestExplainRouteLocalnetUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := e.Addrs[0]
-	if a.RouteLocalnet != nil || !strings.HasPrefix(a.Note, "can't tell whether net.ipv4.conf.*.route_localnet") {
+	if a.RouteLocalnet != nil || !strings.HasPrefix(a.RouteLocalnetNote, "can't tell whether net.ipv4.conf.*.route_localnet") {
 		t.Errorf("with /%s unreadable: route_localnet %v, note %q; want unknown and a note saying why",
-			pathIPv4Conf, a.RouteLocalnet, a.Note)
+			pathIPv4Conf, a.RouteLocalnet, a.RouteLocalnetNote)
 	}
 	var b strings.Builder
 	if err := e.WriteText(&b); err != nil {

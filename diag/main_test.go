@@ -103,8 +103,11 @@ func (f faultFS) Lstat(name string) (fs.FileInfo, error) {
 
 // row formats the fields of a socket that tests compare, on one line.
 func row(s Socket) string {
-	out := fmt.Sprintf("%s %s %s %s uid=%d(%s) pid=%d", s.Proto, s.Local, s.Remote, s.State,
-		s.UID, s.User, s.PID)
+	out := fmt.Sprintf("%s %s %s %s uid=%d(%s)", s.Proto, s.Local, s.Remote, s.State, s.UID, s.User)
+	if s.Side != "" {
+		out += " side=" + s.Side
+	}
+	out += fmt.Sprintf(" pid=%d", s.PID)
 	if len(s.OtherPIDs) > 0 {
 		out += fmt.Sprintf(" also=%v", s.OtherPIDs)
 	}

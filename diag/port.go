@@ -13,26 +13,28 @@ const (
 
 // PortInfo explains one port as IANA and this machine see it.
 type PortInfo struct {
-	Port  uint16 `json:"port"`
-	Range string `json:"range"`
+	Port  uint16
+	Range string
 	// Privileged reports whether binding the port needs root or
 	// CAP_NET_BIND_SERVICE here. Without the sysctl (not Linux) it assumes
 	// the traditional limit of 1024.
-	Privileged bool `json:"privileged"`
+	Privileged bool
 	// UnprivilegedPortStart is net.ipv4.ip_unprivileged_port_start, nil
 	// when this machine has no such setting.
-	UnprivilegedPortStart *int `json:"unprivileged_port_start,omitempty"`
+	UnprivilegedPortStart *int
 	// EphemeralRange is net.ipv4.ip_local_port_range, the range the kernel
-	// picks client ports from; nil when unknown.
-	EphemeralRange   *PortRange `json:"ephemeral_range,omitempty"`
-	InEphemeralRange bool       `json:"in_ephemeral_range"`
+	// picks client ports from; nil when unknown. InEphemeralRange is false
+	// then (JSON "ephemeral" is null).
+	EphemeralRange   *PortRange
+	InEphemeralRange bool
 	// Services are the /etc/services entries for the port; ServicesFile
 	// reports whether there was a file to look in.
-	Services     []Service `json:"services"`
-	ServicesFile bool      `json:"services_file"`
-	// Summary and Ephemeral are the sentences shown by WriteText.
-	Summary   string `json:"summary"`
-	Ephemeral string `json:"ephemeral"`
+	Services     []Service
+	ServicesFile bool
+	// Summary and EphemeralNote are the sentences shown by WriteText
+	// (JSON "note" and "ephemeral_note").
+	Summary       string
+	EphemeralNote string
 }
 
 // portFacts is what classifyPort needs to know about this machine; nil
@@ -80,7 +82,7 @@ func classifyPort(p uint16, f portFacts) PortInfo {
 	if p != 0 {
 		info.Summary += privilegeText(p, info.Privileged, f.unprivStart)
 	}
-	info.Ephemeral = ephemeralText(p, f.ephemeral)
+	info.EphemeralNote = ephemeralText(p, f.ephemeral)
 	return info
 }
 

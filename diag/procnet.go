@@ -38,10 +38,13 @@ var tcpStates = [...]string{
 	9: "last-ack", 10: "listening", 11: "closing", 12: "new-syn-recv",
 }
 
-// Kernel state numbers that UDP reuses.
+// Kernel state numbers that diag asks for or reads; UDP reuses the first
+// two.
 const (
 	stateEstablished = 1
 	stateClose       = 7
+	stateTimeWait    = 6
+	stateListen      = 10
 )
 
 // stateName turns a kernel state number into the word shown to users. UDP
@@ -79,7 +82,8 @@ func procNetRows(data []byte, proto string, order binary.ByteOrder) iter.Seq[Soc
 // parseProcNetLine parses one line; ok is false for the header and for
 // anything malformed.
 func parseProcNetLine(line []byte, proto string, order binary.ByteOrder) (s Socket, ok bool) {
-	f := bytes.Fields(line)
+	var fields [colInode + 1][]byte
+	f := splitFields(line, fields[:0])
 	// The header's first field is "sl"; data lines start with "N:".
 	if len(f) <= colInode || !bytes.HasSuffix(f[0], []byte(":")) {
 		return s, false
@@ -108,6 +112,32 @@ func parseProcNetLine(line []byte, proto string, order binary.ByteOrder) (s Sock
 	}, true
 }
 
+// splitFields appends to f the space-separated fields of line, up to
+// cap(f) of them, without allocating: bytes.Fields allocated a slice per
+// line, tens of thousands per scan.
+func splitFields(line []byte, f [][]byte) [][]byte {
+	for len(f) < cap(f) {
+		i := 0
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		line = line[i:]
+		if len(line) == 0 {
+			break
+		}
+		j := 0
+		for j < len(line) && !isSpace(line[j]) {
+			j++
+		}
+		f, line = append(f, line[:j]), line[j:]
+	}
+	return f
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
 // parseHexAddrPort parses "0100007F:1F90" (IPv4) or 32 hex digits and a
 // port (IPv6).
 func parseHexAddrPort(b []byte, order binary.ByteOrder) (netip.AddrPort, bool) {
@@ -130,7 +160,7 @@ func parseHexAddrPort(b []byte, order binary.ByteOrder) (netip.AddrPort, bool) {
 		if !ok {
 			return netip.AddrPort{}, false
 		}
-		order.PutUint32(buf[i*4:], uint32(w))
+		putWord(buf[i*4:i*4+4], uint32(w), order)
 	}
 	addr := netip.AddrFrom16(buf)
 	if len(a) == 8 {
@@ -138,6 +168,25 @@ func parseHexAddrPort(b []byte, order binary.ByteOrder) (netip.AddrPort, bool) {
 	}
 	return netip.AddrPortFrom(addr, uint16(port)), true
 }
+
+// putWord stores w in b in order. The usual orders are written without
+// calling through the interface, which would move buf to the heap: an
+// allocation per address, two per line.
+func putWord(b []byte, w uint32, order binary.ByteOrder) {
+	switch {
+	case order == binary.BigEndian || order == binary.NativeEndian && nativeBig:
+		binary.BigEndian.PutUint32(b, w)
+	case order == binary.LittleEndian || order == binary.NativeEndian:
+		binary.LittleEndian.PutUint32(b, w)
+	default:
+		var word [4]byte // escapes, but only here
+		order.PutUint32(word[:], w)
+		copy(b, word[:])
+	}
+}
+
+// nativeBig reports whether this machine is big-endian.
+var nativeBig = binary.NativeEndian.Uint16([]byte{0, 1}) == 1
 
 // parseHex parses exactly n hex digits without allocating, since a busy
 // machine has tens of thousands of these per scan.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"unicode"
 )
 
@@ -26,19 +25,22 @@ func (e Explanation) WriteText(w io.Writer) error {
 		if a.IPv4 != nil {
 			line(&b, "", a.IPv4.Summary)
 		}
-		if a.Note != "" {
-			line(&b, noteLabel(a), a.Note)
+		if a.RouteLocalnetNote != "" {
+			line(&b, noteLabel(a), a.RouteLocalnetNote)
 		}
 	}
 	if p := e.Port; p != nil {
 		line(&b, "port", p.Summary)
-		line(&b, "ephemeral", p.Ephemeral)
+		line(&b, "ephemeral", p.EphemeralNote)
 		if p.Port != 0 {
 			line(&b, "service", servicesText(p))
 		}
 	}
 	if e.Now != nil && e.Port != nil {
 		nowText(&b, e.Now, e.Addrs, e.Port.Port)
+		if e.Now.TimeWait {
+			line(&b, "time-wait", e.Now.Note)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -100,7 +102,14 @@ func nowText(b *strings.Builder, now *Activity, addrs []AddrInfo, port uint16) {
 		line(b, label, "also the local end of a connection: "+describe(now.Connections[0]))
 	case n > 1:
 		line(b, label, fmt.Sprintf("also the local end of %d connections, such as %s",
-			n, describe(now.Connections[0])))
+			n, describe(example(now.Connections))))
+	}
+	switch n := len(now.Clients); {
+	case n == 1:
+		line(b, label, "and the remote end of a connection: "+describe(now.Clients[0]))
+	case n > 1:
+		line(b, label, fmt.Sprintf("and the remote end of %d connections, such as %s",
+			n, describe(example(now.Clients))))
 	}
 	if len(now.Listening) == 0 {
 		return
@@ -111,6 +120,17 @@ func nowText(b *strings.Builder, now *Activity, addrs []AddrInfo, port uint16) {
 				a.Addr, port))
 		}
 	}
+}
+
+// example picks the connection to show for many: a live one rather than
+// one in TIME_WAIT, which has no process to name.
+func example(socks []Socket) Socket {
+	for _, s := range socks {
+		if !s.TimeWait() {
+			return s
+		}
+	}
+	return socks[0]
 }
 
 // describe is one line about a socket: "tcp 127.0.0.1:7007 listening: pid
@@ -127,7 +147,11 @@ func describe(s Socket) string {
 			who += "; " + s.Note
 		}
 	}
-	return fmt.Sprintf("%s %s: %s", where, s.State, who)
+	state := s.State
+	if s.Side != "" {
+		state += ", " + s.Side + " side"
+	}
+	return fmt.Sprintf("%s %s: %s", where, state, who)
 }
 
 func userText(s Socket) string {
@@ -135,34 +159,6 @@ func userText(s Socket) string {
 		return s.User
 	}
 	return strconv.FormatUint(uint64(s.UID), 10)
-}
-
-// WriteSockets writes socks as an aligned table, one row per socket, in
-// the order given. A socket without a visible process shows its Note where
-// the command would be, so every row keeps its columns.
-func WriteSockets(w io.Writer, socks []Socket) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROTO\tLOCAL\tREMOTE\tSTATE\tUID\tUSER\tPID\tPROCESS\tCOMMAND")
-	for _, s := range socks {
-		remote := "*"
-		if s.Remote.Port() != 0 {
-			remote = s.Remote.String()
-		}
-		pid, process, command := "-", "-", s.Note
-		if s.PID != 0 {
-			pid, process = strconv.Itoa(s.PID), printable(s.Process)
-			command = printable(strings.Join(s.Cmdline, " "))
-			if s.Note != "" {
-				command = "(" + s.Note + ") " + command
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Proto, s.Local, remote,
-			s.State, s.UID, dash(s.User), pid, dash(process), command)
-	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write socket table: %w", err)
-	}
-	return nil
 }
 
 // printable replaces control characters, which would break the table's
