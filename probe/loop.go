@@ -146,7 +146,7 @@ func (l *loop) account(rtt time.Duration, oc outcome, err error) bool {
 		}
 		l.t.intact(l.seq, l.sent, corrected, rtt)
 		l.remember(slotReceived)
-		l.log.Debug().Uint64("seq", l.seq).Dur("rtt", rtt).Msg("reply")
+		l.log.Debug().Uint64("seq", l.seq).Float64("rtt_us", float64(rtt)/float64(time.Microsecond)).Msg("reply")
 		return true
 	case outCorrupt:
 		l.t.corrupt(l.seq, l.sent, rtt)

@@ -251,7 +251,7 @@ func runConn(ctx context.Context, i int, c opened, t Target, o Options, start ti
 	res := NewResult(t, o)
 	res.Addr, res.Connect = c.addr, c.connect
 	log := logfield.AddrCtx(o.Log.With().Str("component", "probe"), "addr", res.netAddr()).Logger()
-	log.Debug().Dur("connect", c.connect).Msg("connected")
+	log.Debug().Float64("connect_us", float64(c.connect)/float64(time.Microsecond)).Msg("connected")
 	switch o.Mode {
 	case ModeConnect:
 		tl := newTally(o, i, start, pub != nil)
