@@ -59,19 +59,24 @@ func runExplain(ctx context.Context, args, environ []string, stdout, stderr io.W
 	return e.WriteText(stdout)
 }
 
-// whoConfig is what `loopback who PORT` reads.
+// whoConfig is what `loopback who PORT|PATH` reads.
 type whoConfig struct {
-	Port uint16 // the positional argument
+	Port uint16 // the positional argument, or
+	Path string // a Unix socket's path or @abstract name
 	JSON bool   `env:"JSON" deprecated:"LOOPBACK_JSON" envDefault:"false" short:"j" help:"print a JSON array instead of the table"`
 }
 
-const whoSynopsis = `usage: loopback who [flags] PORT
+const whoSynopsis = `usage: loopback who [flags] PORT|PATH
 
 Lists every TCP and UDP socket bound to PORT, then the connections whose remote
 port is PORT (its clients), with state, side, owner and process, read from the
 kernel like ss -tanp. SIDE is server when a connection's own port listens here,
 client when the other end's does (or it is connected to PORT from a port nothing
-listens on). Exit 1 when nothing is bound to PORT, even if clients are listed.`
+listens on). Exit 1 when nothing is bound to PORT, even if clients are listed.
+
+A PATH starting with /, ./ or @ (an abstract name) names a Unix socket instead:
+who lists the listening stream and bound datagram sockets at it, with their
+process, from /proc/net/unix, and exits 1 when there are none.`
 
 // loadWho reads the settings of `loopback who` and the port to look up.
 func loadWho(args, environ []string, stdout, stderr io.Writer) (whoConfig, error) {
@@ -81,7 +86,11 @@ func loadWho(args, environ []string, stdout, stderr io.Writer) (whoConfig, error
 		return c, err
 	}
 	if len(l.Args) != 1 {
-		return c, config.Usagef("who takes one PORT (e.g. loopback who 7007), got %d arguments", len(l.Args))
+		return c, config.Usagef("who takes one PORT or PATH (e.g. loopback who 7007), got %d arguments", len(l.Args))
+	}
+	if diag.IsSocketPath(l.Args[0]) {
+		c.Path = l.Args[0]
+		return c, nil
 	}
 	n, err := strconv.ParseUint(l.Args[0], 10, 16)
 	if err != nil || n == 0 {
@@ -99,6 +108,9 @@ func runWho(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if c.Path != "" {
+		return runWhoPath(c, stdout)
+	}
 	socks, err := diag.Who(c.Port, diag.System{})
 	if err != nil {
 		return err
@@ -112,6 +124,22 @@ func runWho(args, environ []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// runWhoPath is `loopback who PATH`, which exits 1 when no socket is bound
+// at PATH, as who PORT does for a port.
+func runWhoPath(c whoConfig, stdout io.Writer) error {
+	socks, err := diag.WhoPath(c.Path, diag.System{})
+	if err != nil {
+		return err
+	}
+	if err := writeSockets(stdout, socks, c.JSON); err != nil {
+		return err
+	}
+	if len(socks) == 0 {
+		return fmt.Errorf("no Unix socket is bound at %s", c.Path)
+	}
+	return nil
+}
+
 // portsConfig is what `loopback ports` reads.
 type portsConfig struct {
 	All  bool `env:"ALL" deprecated:"LOOPBACK_ALL" envDefault:"false" help:"list listeners on every address, not only those that answer on loopback, and the connections in TIME_WAIT with the side that holds them"`
@@ -121,7 +149,8 @@ type portsConfig struct {
 const portsSynopsis = `usage: loopback ports [flags]
 
 Lists the listening TCP sockets and bound UDP sockets that answer on loopback
-(127.0.0.0/8, ::1, and the wildcards 0.0.0.0 and ::), sorted by port.`
+(127.0.0.0/8, ::1, and the wildcards 0.0.0.0 and ::), sorted by port, then the
+listening Unix stream sockets and bound Unix datagram sockets, sorted by path.`
 
 // loadPorts reads the settings of `loopback ports`, which takes no argument.
 func loadPorts(args, environ []string, stdout, stderr io.Writer) (portsConfig, error) {

@@ -80,7 +80,8 @@ func TestWriteSocketsJSONWithNone(t *testing.T) {
 // help (exit 0). explain's argument is fuzzed in diag (FuzzExplain).
 func FuzzWhoArg(f *testing.F) {
 	for _, s := range []string{"7007", "1", "65535", "0", "65536", "-1", "+80", "080", "0x50", "8e1", "http",
-		"", " 80", "80 ", "--json", "-h", "--", "-json=maybe", "99999999999999999999"} {
+		"", " 80", "80 ", "--json", "-h", "--", "-json=maybe", "99999999999999999999",
+		"/run/app.sock", "./s", "@abstract", "~/s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, arg string) {
@@ -88,6 +89,12 @@ func FuzzWhoArg(f *testing.F) {
 		if err != nil {
 			if code := exitCode(err); code != 2 && !errors.Is(err, config.ErrHelp) {
 				t.Fatalf("who %q: exit %d (%v), want 2 for a usage error", arg, code, err)
+			}
+			return
+		}
+		if c.Path != "" {
+			if c.Path != arg || !diag.IsSocketPath(arg) {
+				t.Fatalf("who %q = path %q", arg, c.Path)
 			}
 			return
 		}
@@ -139,6 +146,57 @@ func TestPortsJSONListsOurListener(t *testing.T) {
 	}
 	if found != 2 {
 		t.Errorf("ports --json has %d entries for our tcp and udp listeners, want 2:\n%s", found, out)
+	}
+}
+
+// TestUnixListenerInPortsAndWho finds a Unix listener of this process in
+// ports --json, after every TCP and UDP row, and with who PATH.
+func TestUnixListenerInPortsAndWho(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/s"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+
+	out, stderr, code := runCLI(t, nil, "ports", "--json")
+	if code != 0 {
+		t.Fatalf("ports --json: exit %d: %s", code, stderr)
+	}
+	var socks []struct {
+		Proto  string
+		Family *string
+		Local  struct{ Path string }
+		Remote *struct{}
+		State  string
+		PID    *int
+	}
+	if err := json.Unmarshal([]byte(out), &socks); err != nil {
+		t.Fatalf("not a JSON array: %v\n%s", err, out)
+	}
+	found, seenUnix := false, false
+	for _, sk := range socks {
+		unix := sk.Proto == "unix" || sk.Proto == "unixgram"
+		if seenUnix && !unix {
+			t.Errorf("ports --json lists %s after a Unix socket:\n%s", sk.Proto, out)
+		}
+		seenUnix = seenUnix || unix
+		found = found || sk.Proto == "unix" && sk.Local.Path == path && sk.Family == nil &&
+			sk.Remote == nil && sk.State == "listening" && sk.PID != nil && *sk.PID == os.Getpid()
+	}
+	if !found {
+		t.Errorf("ports --json lacks unix %s listening, held by pid %d:\n%s", path, os.Getpid(), out)
+	}
+
+	out, stderr, code = runCLI(t, nil, "who", path)
+	if want := fmt.Sprintf("unix   %s  *       listening", path); code != 0 ||
+		!strings.Contains(out, want) || !strings.Contains(out, fmt.Sprint(os.Getpid())) {
+		t.Errorf("who %s: exit %d, stderr %q, stdout\n%s\nwant a row %q held by pid %d", path, code, stderr, out, want, os.Getpid())
+	}
+	out, stderr, code = runCLI(t, nil, "who", path+"-none")
+	if code != 1 || out != "" || !strings.Contains(stderr, "no Unix socket is bound at") {
+		t.Errorf("who on a free path: exit %d, stdout %q, stderr %q; want 1 and a message", code, out, stderr)
 	}
 }
 

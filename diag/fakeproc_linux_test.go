@@ -42,9 +42,11 @@ const (
 		"note=TIME_WAIT, server side (its port 7007 listens here)" + twDone
 	twNeither = "tcp 127.0.0.1:39000 127.0.0.1:9999 time-wait uid=0(root) pid=0 " +
 		"note=TIME_WAIT, side unknown (neither port listens here now)" + twDone
-	twRemote = "tcp 192.168.1.10:45000 203.0.113.5:443 time-wait uid=0(root)"
-	twNote   = " pid=0 note=TIME_WAIT, side unknown (neither port listens here now)" + twDone
-	twAsked  = " side=client pid=0 note=TIME_WAIT, client side (connected to port 443, the port asked about, " +
+	twRemote   = "tcp 192.168.1.10:45000 203.0.113.5:443 time-wait uid=0(root)"
+	twNote     = " pid=0 note=TIME_WAIT, side unknown (neither port listens here now)" + twDone
+	unixDevLog = `unixgram "/run/systemd/journal/dev-log" bound uid=0() pid=0 note=pid not found: ` +
+		"no process this user can see holds it, and the kernel's table of Unix sockets names no owner"
+	twAsked = " side=client pid=0 note=TIME_WAIT, client side (connected to port 443, the port asked about, " +
 		"from one nothing here listens on)" + twDone
 )
 
@@ -162,12 +164,19 @@ func TestPortsFakeTree(t *testing.T) {
 		"tcp6 [::1]:7007 [::]:0 listening uid=0(root) " + socat1,
 		"udp6 [::1]:7007 [::]:0 bound uid=0(root) " + socat1,
 	}
+	unix := []string{
+		`unix "/run/avahi-daemon/socket" listening uid=0(root) ` + avahi,
+		unixDevLog,
+		`unix "/tmp/my app.sock" listening uid=1001(bob) ` + python,
+		`unix "@nginx-ctl" listening uid=0(root) pid=700 nginx ["nginx: master process /usr/sbin/nginx"]`,
+	}
 	// --all adds the listeners on other addresses and TIME_WAIT.
 	all := slices.Insert(slices.Clone(loopback), 3,
 		`udp6 [fe80::1]:546 [::]:0 bound uid=0(root) pid=600 dhclient ["dhclient" "-6" "eth0"]`)
 	all = slices.Insert(all, 6, twServer)
 	all = append(all, "tcp 192.168.1.10:8443 0.0.0.0:0 listening uid=1001(bob) "+python,
 		twNeither, twClient, twRemote+twNote)
+	loopback, all = append(loopback, unix...), append(all, unix...)
 	for _, tree := range trees {
 		for _, tt := range []struct {
 			all  bool
@@ -182,6 +191,39 @@ func TestPortsFakeTree(t *testing.T) {
 					strings.Join(rows(got), "\n"), strings.Join(tt.want, "\n"))
 			}
 		}
+	}
+}
+
+func TestWhoPathFakeTree(t *testing.T) {
+	t.Parallel()
+	sys := fakeSystem("root-le", nil, nil)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/run/avahi-daemon/socket", []string{`unix "/run/avahi-daemon/socket" listening uid=0(root) ` + avahi}},
+		{"/run/avahi-daemon//socket", []string{`unix "/run/avahi-daemon/socket" listening uid=0(root) ` + avahi}},
+		{"/run/systemd/journal/dev-log", []string{unixDevLog}},
+		{"@nginx-ctl", []string{`unix "@nginx-ctl" listening uid=0(root) pid=700 nginx ["nginx: master process /usr/sbin/nginx"]`}},
+		{"/run/seqpacket.sock", []string{}},
+		{"@nope", []string{}},
+	}
+	for _, tt := range tests {
+		got, err := WhoPath(tt.path, sys)
+		if err != nil {
+			t.Fatalf("WhoPath(%q): %v", tt.path, err)
+		}
+		if !slices.Equal(rows(got), tt.want) {
+			t.Errorf("WhoPath(%q) =\n%s\nwant\n%s", tt.path, strings.Join(rows(got), "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+	// who PATH needs the file; ports does without it.
+	noUnix := fakeSystem("root-le", nil, map[string]error{"proc/net/unix": fs.ErrNotExist})
+	if _, err := WhoPath("/x", noUnix); err == nil || !strings.Contains(err.Error(), "/proc/net/unix") {
+		t.Errorf("WhoPath without /proc/net/unix = %v, want an error naming it", err)
+	}
+	if got, err := Ports(false, noUnix); err != nil || len(got) != 7 {
+		t.Errorf("Ports without /proc/net/unix = %d sockets, %v; want the 7 TCP and UDP ones", len(got), err)
 	}
 }
 

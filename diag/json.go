@@ -33,33 +33,67 @@ func endpointJSON(ap netip.AddrPort) *jsonAddr {
 	return &a
 }
 
+// jsonLocal is a socket's own address: an IP address and port, or for a
+// Unix socket {"path": "/run/app.sock"}.
+type jsonLocal struct {
+	jsonAddr
+	Path string
+}
+
+func (l jsonLocal) MarshalJSON() ([]byte, error) {
+	if l.Path != "" {
+		return json.Marshal(struct {
+			Path string `json:"path"`
+		}{l.Path})
+	}
+	return json.Marshal(l.jsonAddr)
+}
+
+func (l *jsonLocal) UnmarshalJSON(b []byte) error {
+	var j struct {
+		jsonAddr
+		Path string `json:"path"`
+	}
+	err := json.Unmarshal(b, &j)
+	l.jsonAddr, l.Path = j.jsonAddr, j.Path
+	return err
+}
+
 // jsonSocket is a Socket as written.
 type jsonSocket struct {
-	Proto     string    `json:"proto"`
-	Family    string    `json:"family"`
-	Local     *jsonAddr `json:"local"`
-	Remote    *jsonAddr `json:"remote"`
-	State     string    `json:"state"`
-	Side      *string   `json:"side"`
-	UID       uint32    `json:"uid"`
-	User      *string   `json:"user"`
-	Inode     *uint64   `json:"inode"`
-	PID       *int      `json:"pid"`
-	OtherPIDs []int     `json:"other_pids"`
-	Process   *string   `json:"process"`
-	Cmdline   []string  `json:"cmdline"`
-	Note      *string   `json:"note"`
+	Proto     string     `json:"proto"`
+	Family    *string    `json:"family"`
+	Local     *jsonLocal `json:"local"`
+	Remote    *jsonAddr  `json:"remote"`
+	State     string     `json:"state"`
+	Side      *string    `json:"side"`
+	UID       *uint32    `json:"uid"`
+	User      *string    `json:"user"`
+	Inode     *uint64    `json:"inode"`
+	PID       *int       `json:"pid"`
+	OtherPIDs []int      `json:"other_pids"`
+	Process   *string    `json:"process"`
+	Cmdline   []string   `json:"cmdline"`
+	Note      *string    `json:"note"`
 }
 
 // MarshalJSON writes s in the diagnostics' JSON vocabulary: remote is null
 // for a listener or an unconnected UDP socket (the table's "*"), pid and
 // what comes with it null when no process could be seen, inode null for a
-// socket no file holds (TIME_WAIT).
+// socket no file holds (TIME_WAIT). A Unix socket has no family, its
+// local address is {"path": ...}, and its uid is null when no holder was
+// seen, since the kernel's table of them has no owner.
 func (s Socket) MarshalJSON() ([]byte, error) {
 	j := jsonSocket{
-		Proto: transport(s.Proto), Family: ipFamily(s.Proto), Local: endpointJSON(s.Local),
-		State: s.State, Side: orNull(s.Side), UID: s.UID, User: orNull(s.User),
+		Proto: transport(s.Proto), State: s.State, Side: orNull(s.Side),
+		UID: ifSet(!s.Unix() || s.PID != 0, s.UID), User: orNull(s.User),
 		Inode: ifSet(s.Inode != 0, s.Inode), Note: orNull(s.Note),
+	}
+	if s.Unix() {
+		j.Local = &jsonLocal{Path: s.Path}
+	} else {
+		j.Family = new(ipFamily(s.Proto))
+		j.Local = &jsonLocal{jsonAddr: *endpointJSON(s.Local)}
 	}
 	if s.Remote.Port() != 0 {
 		j.Remote = endpointJSON(s.Remote)
@@ -78,18 +112,28 @@ func (s *Socket) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	v6 := j.Family == "ipv6"
-	local, err := parseEndpoint(j.Local, v6)
-	if err != nil {
-		return fmt.Errorf("local: %w", err)
-	}
-	remote, err := parseEndpoint(j.Remote, v6)
-	if err != nil {
-		return fmt.Errorf("remote: %w", err)
-	}
-	*s = Socket{Proto: j.Proto, Local: local, Remote: remote, State: j.State, Side: deref(j.Side),
-		UID: j.UID, User: deref(j.User), Inode: deref(j.Inode), PID: deref(j.PID),
+	*s = Socket{Proto: j.Proto, State: j.State, Side: deref(j.Side),
+		UID: deref(j.UID), User: deref(j.User), Inode: deref(j.Inode), PID: deref(j.PID),
 		OtherPIDs: j.OtherPIDs, Process: deref(j.Process), Cmdline: j.Cmdline, Note: deref(j.Note)}
+	v6 := deref(j.Family) == "ipv6"
+	if s.Unix() {
+		if j.Local == nil || j.Local.Path == "" {
+			return errors.New("local: no path")
+		}
+		s.Path = j.Local.Path
+	} else {
+		var local *jsonAddr
+		if j.Local != nil {
+			local = &j.Local.jsonAddr
+		}
+		var err error
+		if s.Local, err = parseEndpoint(local, v6); err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
+		if s.Remote, err = parseEndpoint(j.Remote, v6); err != nil {
+			return fmt.Errorf("remote: %w", err)
+		}
+	}
 	if v6 {
 		s.Proto += "6"
 	}

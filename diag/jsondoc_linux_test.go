@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -76,6 +77,9 @@ func (s seen) walk(table string, v any) {
 		for k, e := range v {
 			s[table][k] = append(s[table][k], e)
 			if child, ok := children[table+"."+k]; ok {
+				if m, ok := e.(map[string]any); ok && child == "json-address" && m["path"] != nil {
+					child = "json-unix-address" // a Unix socket's local
+				}
 				s.walk(child, e)
 			}
 		}
@@ -144,6 +148,12 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 	c := connectAndClose(t, tcp4)
 	served := c.listener // both TIME_WAITs went through it
 	live := System{LookupIP: fakeLookup}
+	unixPath := t.TempDir() + "/s"
+	uln, err := net.Listen("unix", unixPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
 
 	s := seen{}
 	for _, in := range []string{served.String(), fmt.Sprintf("[::ffff:127.0.0.1]:%d", served.Port()),
@@ -171,6 +181,11 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 		}
 		s.add(t, "json-socket", who)
 	}
+	who, err := WhoPath(unixPath, live)
+	if err != nil || len(who) != 1 {
+		t.Fatalf("WhoPath(%s) = %v, %v; want our listener", unixPath, who, err)
+	}
+	s.add(t, "json-socket", who)
 	for _, all := range []bool{false, true} {
 		ports, err := Ports(all, live)
 		if err != nil {
@@ -181,7 +196,7 @@ func TestJSONDocMatchesOutput(t *testing.T) {
 
 	tables := docTables(t)
 	want := slices.Sorted(maps.Keys(maps.Collect(func(yield func(string, bool) bool) {
-		for _, name := range append(slices.Collect(maps.Values(children)), "json-explain", "json-socket") {
+		for _, name := range append(slices.Collect(maps.Values(children)), "json-explain", "json-socket", "json-unix-address") {
 			yield(name, true)
 		}
 	})))

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -17,8 +18,12 @@ type Socket struct {
 	// is in (in JSON, proto "tcp" or "udp" and family "ipv4" or "ipv6"). A
 	// tcp6 socket may carry IPv4-mapped addresses (::ffff:a.b.c.d) when a
 	// dual-stack listener accepted an IPv4 client.
-	Proto  string
-	Local  netip.AddrPort
+	// For a Unix socket it is "unix" (a listening stream socket) or
+	// "unixgram" (a bound datagram socket), and Path replaces Local.
+	Proto string
+	Local netip.AddrPort
+	// Path is a Unix socket's name: a file, or "@name" for an abstract one.
+	Path   string
 	Remote netip.AddrPort
 	// State is "listening", "established", "time-wait" and so on for TCP,
 	// "bound" or "connected" for UDP.
@@ -27,6 +32,7 @@ type Socket struct {
 	// told (see markSides), "" for listeners and when it can't.
 	Side string
 	// UID owns the socket (its creator); User is its name, "" if unknown.
+	// A Unix socket's UID is its holder's, unknown (0) when PID is 0.
 	// Inode is 0 for a socket no file holds (TIME_WAIT).
 	UID   uint32
 	User  string
@@ -82,7 +88,8 @@ func Who(port uint16, sys System) ([]Socket, error) {
 }
 
 // Ports returns the listening TCP sockets and bound UDP sockets that answer
-// on loopback, sorted by port. Sockets bound to the unspecified address
+// on loopback, sorted by port, and after them the listening Unix stream
+// sockets and bound Unix datagram sockets, sorted by path. Sockets bound to the unspecified address
 // (0.0.0.0 or ::) answer on loopback too, so they are included, and their
 // address shows they are not only local. With all, it returns the
 // listeners on every address and the TCP connections in TIME_WAIT, each
@@ -92,7 +99,7 @@ func Ports(all bool, sys System) ([]Socket, error) {
 		a := s.Local.Addr().Unmap()
 		return s.Listening() && (all || a.IsLoopback() || a.IsUnspecified()) ||
 			all && s.TimeWait()
-	}})
+	}, unix: func(Socket) bool { return true }})
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil, unsupported("lsof -nP -iTCP -sTCP:LISTEN", "netstat -ano | findstr LISTENING")
 	}
@@ -107,12 +114,27 @@ func Ports(all bool, sys System) ([]Socket, error) {
 // meanwhile), and sorts them.
 func sockets(sys System, q query) ([]Socket, error) {
 	fill := startOwnerScan(sys)
-	socks, listeners, err := readTables(sys, q)
-	if err != nil {
-		fill(nil)
-		return nil, err
+	var socks []Socket
+	if !q.noIP {
+		var listeners listenIndex
+		var err error
+		socks, listeners, err = readTables(sys, q)
+		if err != nil {
+			fill(nil)
+			return nil, err
+		}
+		markSides(socks, listeners, q.port)
 	}
-	markSides(socks, listeners, q.port)
+	if q.unix != nil {
+		us, err := readUnix(sys, q.unix)
+		// Ports without /proc/net/unix (a kernel built without Unix
+		// sockets) still has its TCP and UDP rows to show.
+		if err != nil && (q.noIP || !errors.Is(err, fs.ErrNotExist)) {
+			fill(nil)
+			return nil, err
+		}
+		socks = append(socks, us...)
+	}
 	fill(socks)
 	sortSockets(socks, q.port)
 	return socks, nil
@@ -129,6 +151,11 @@ type query struct {
 	port     uint16
 	timeWait bool
 	keep     func(Socket) bool
+	// unix, when set, also reads /proc/net/unix and keeps the Unix sockets
+	// it accepts: one more file, read only by the lookups that want it.
+	// noIP skips the TCP and UDP tables (who PATH).
+	unix func(Socket) bool
+	noIP bool
 }
 
 func b2i(b bool) int {
@@ -158,6 +185,10 @@ func sortSockets(socks []Socket, whoPort uint16) {
 }
 
 func compareSockets(a, b *Socket, whoPort uint16) int {
+	// Unix sockets, which have no port, come after TCP and UDP.
+	if c := cmp.Compare(b2i(a.Unix()), b2i(b.Unix())); c != 0 || a.Unix() {
+		return cmp.Or(c, compareUnix(a, b))
+	}
 	if whoPort != 0 {
 		if c := cmp.Compare(b2i(a.Local.Port() != whoPort), b2i(b.Local.Port() != whoPort)); c != 0 {
 			return c

@@ -81,6 +81,12 @@ func procTables(sys System, q query) ([]Socket, listenIndex, error) {
 	return out, listeners, nil
 }
 
+// readUnix reads the Unix sockets keep wants from /proc/net/unix. Unlike
+// TCP and UDP, netlink is not asked: one file is all there is to read.
+func readUnix(sys System, keep func(Socket) bool) ([]Socket, error) {
+	return unixTable(sys, keep)
+}
+
 // procInfo is what diag shows about a process.
 type procInfo struct {
 	name    string
@@ -150,6 +156,11 @@ func (o *owners) fill(s *Socket) {
 	switch {
 	case len(pids) > 0:
 		s.PID = pids[0]
+		if s.Unix() {
+			// /proc/net/unix has no owner: the holder's is the best guess.
+			s.UID = o.uid(s.PID)
+			s.User = o.users.name(s.UID)
+		}
 		if len(pids) > 1 {
 			s.OtherPIDs = pids[1:]
 		}
@@ -158,6 +169,10 @@ func (o *owners) fill(s *Socket) {
 		if p.gone {
 			s.Note = fmt.Sprintf("pid %d exited during the scan", s.PID)
 		}
+	case s.Unix():
+		s.User = ""
+		s.Note = "pid not found: no process this user can see holds it, " +
+			"and the kernel's table of Unix sockets names no owner"
 	case s.Inode == 0 && s.TimeWait():
 		s.Note = timeWaitNote(*s)
 	case s.Inode == 0:
@@ -170,6 +185,15 @@ func (o *owners) fill(s *Socket) {
 	default:
 		s.Note = "pid not found: the process may have exited during the scan"
 	}
+}
+
+// uid is the effective uid of pid, from its status; 0 if unreadable.
+func (o *owners) uid(pid int) uint32 {
+	status, _ := fs.ReadFile(o.sys.root(), "proc/"+strconv.Itoa(pid)+"/status")
+	if uids := statusUIDs(status); len(uids) > 1 {
+		return uids[1]
+	}
+	return 0
 }
 
 // hiddenNote explains a socket whose owner's fds we may not read, from the

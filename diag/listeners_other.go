@@ -15,6 +15,8 @@ func readTables(System, query) ([]Socket, listenIndex, error) {
 	return nil, nil, errors.ErrUnsupported
 }
 
+func readUnix(System, func(Socket) bool) ([]Socket, error) { return nil, errors.ErrUnsupported }
+
 func startOwnerScan(System) func([]Socket) { return func([]Socket) {} }
 
 // isAddrInUse matches the message rather than the errno: not every system

@@ -104,6 +104,9 @@ func (f faultFS) Lstat(name string) (fs.FileInfo, error) {
 // row formats the fields of a socket that tests compare, on one line.
 func row(s Socket) string {
 	out := fmt.Sprintf("%s %s %s %s uid=%d(%s)", s.Proto, s.Local, s.Remote, s.State, s.UID, s.User)
+	if s.Unix() {
+		out = fmt.Sprintf("%s %q %s uid=%d(%s)", s.Proto, s.Path, s.State, s.UID, s.User)
+	}
 	if s.Side != "" {
 		out += " side=" + s.Side
 	}

@@ -30,7 +30,11 @@ func WriteSockets(w io.Writer, socks []Socket) error {
 	for _, s := range socks {
 		t.buf = append(t.buf, s.Proto...)
 		t.end()
-		t.buf = s.Local.AppendTo(t.buf)
+		if s.Unix() {
+			t.buf = appendPrintable(t.buf, s.Path)
+		} else {
+			t.buf = s.Local.AppendTo(t.buf)
+		}
 		t.end()
 		if s.Remote.Port() != 0 {
 			t.buf = s.Remote.AppendTo(t.buf)
@@ -40,8 +44,12 @@ func WriteSockets(w io.Writer, socks []Socket) error {
 		t.end()
 		t.add(s.State)
 		t.add(dash(s.Side))
-		t.buf = strconv.AppendUint(t.buf, uint64(s.UID), 10)
-		t.end()
+		if s.Unix() && s.PID == 0 {
+			t.add("-") // no owner in the kernel's table, and no holder seen
+		} else {
+			t.buf = strconv.AppendUint(t.buf, uint64(s.UID), 10)
+			t.end()
+		}
 		t.add(dash(s.User))
 		if s.PID == 0 {
 			t.add("-")
