@@ -42,8 +42,8 @@ build() {
   # Static, as the README and the Dockerfile build it: linked with libc,
   # threads start through pthread_create and start-up takes 2.5 ms longer.
   CGO_ENABLED=0 timeout 300 go build -o "$LB" .
-  for prog in pingpong echo load ready; do
-    timeout 60 gcc -O2 -Wall -o "$OUT/$prog" "bench/ref/$prog.c"
+  for prog in pingpong echo load ready stream; do
+    timeout 60 gcc -O2 -Wall -pthread -o "$OUT/$prog" "bench/ref/$prog.c"
   done
 }
 

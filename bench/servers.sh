@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # bench/servers.sh: the server suite of bench/run, sourced by it. The echo
 # servers (the C epoll reference, loopback serve, fortio, socat, inetd's
-# built-in echo) under the same load from bench/ref/load.c, each figure also
-# as a ratio to the C reference measured in the same run. Servers start once,
-# on first use, via `server NAME` (bench/scenarios.sh) and serve every run,
-# except where memory or start-up is measured: those get a fresh process.
+# built-in echo) under the same load from bench/ref/load.c (and, for a second
+# bulk row, bench/ref/stream.c), each figure also as a ratio to the C
+# reference measured in the same run. Servers start once, on first use, via
+# `server NAME` (bench/scenarios.sh) and serve every run, except where memory
+# or start-up is measured: those get a fresh process.
 #
 # To add a measure: register its scenario with `sscenario` (runs in this
 # order) and its rows with `srow` (the table keeps that order), and write
@@ -38,12 +39,28 @@ srow() {
   SROW_LABEL[$1]=$2 SROW_UNIT[$1]=$3 SROW_DEC[$1]=$4 SROW_DETAIL[$1]=${5:-}
 }
 
+# only_scenarios LIST: keeps only the scenarios in LIST (BENCH_SERVER_ONLY),
+# still in table order; the table and the goal lines then show only theirs.
+only_scenarios() {
+  local id kept=()
+  for id in $1; do
+    [ -n "${SSCN_PEERS[$id]+set}" ] ||
+      { echo "bench/run: BENCH_SERVER_ONLY: no scenario \"$id\"; there are: ${SSCN_IDS[*]}" >&2 && exit 2; }
+  done
+  for id in "${SSCN_IDS[@]}"; do
+    [[ " $1 " == *" $id "* ]] && kept+=("$id")
+  done
+  SSCN_IDS=("${kept[@]}")
+}
+picked() { [[ " ${SSCN_IDS[*]} " == *" $1 "* ]]; }
+
 sscenario rtt1
 sscenario tcp16 "${PEERS[@]}" go-probe
 sscenario tcp100
 sscenario udp16
 sscenario conn
 sscenario bulk
+sscenario stream c-echo lb
 sscenario idle
 sscenario ready
 
@@ -57,6 +74,7 @@ srow udp16.rps 'UDP datagrams/s, 16 sockets' dgram/s 0 detail
 srow conn.rps 'connect+echo+close /s, 4 at a time' conn/s 0 detail
 srow conn.cpu 'server CPU per connection' us/conn 1
 srow bulk.gbps 'bulk echo, 1 conn, 64 KiB writes' Gbit/s 2 detail
+srow stream.gbps 'bulk echo, 1 conn, 2-thread blocking' Gbit/s 2 detail
 srow idle.mib 'RSS growth, IDLE idle TCP conns' MiB 1
 srow idle.kib 'RSS per idle TCP conn' KiB 2
 srow ready.ms 'ready line, median of READY starts' ms 2
@@ -131,13 +149,17 @@ smeasure() {
 # gbps, cpu (server CPU µs per round trip or connection, over every one the
 # client did, warm-up and set-up included), srv and cli (CPU time of server
 # and client as % of one core over the client's run).
-load_server() {
-  local name=$1 spid c0 c1 out
-  shift
+load_server() { client_server "$1" load "${@:2}"; }
+
+# client_server NAME CLIENT ARGS...: load_server with another client from
+# ref/ that takes -t and -w and prints the same JSON keys (stream).
+client_server() {
+  local name=$1 client=$2 spid c0 c1 out
+  shift 2
   server "$name" || return 1
   spid=$(main_pid "${SRV_PID[$name]}") || { echo "no process under pid ${SRV_PID[$name]}" >&2; return 1; }
   c0=$(cpu_ticks "$spid")
-  out=$(bounded "$OUT/load" -t "$SSECS" -w "$SWARM" "$@" 127.0.0.1 "$PORT") || return 1
+  out=$(bounded "$OUT/$client" -t "$SSECS" -w "$SWARM" "$@" 127.0.0.1 "$PORT") || return 1
   c1=$(cpu_ticks "$spid")
   raw "  $out"
   raw "  server pid $spid: $((c1 - c0)) CPU ticks of 1/$CLK_TCK s"
@@ -183,6 +205,9 @@ srv_udp16() { load_server "$(server_of "$1" udp)" -m pingpong -u -c 16; }
 # (socat's 5), so that no server is measured on its SYN-retransmit timer.
 srv_conn() { load_server "$(server_of "$1" tcp)" -m connect -c 4; }
 srv_bulk() { load_server "$(server_of "$1" tcp)" -m bulk; }
+# The same stream from a blocking writer thread and a blocking reader thread
+# (bench/ref/stream.c): with the server's thread, three busy threads.
+srv_stream() { client_server "$(server_of "$1" tcp)" stream -W "$STREAM_W" -R "$STREAM_R"; }
 
 # srv_idle PEER: a fresh server, its RSS, IDLE_N connections from the load
 # client held open without traffic, the RSS again once the server holds
@@ -250,6 +275,7 @@ server_table() {
   printf '%s\n' "$(printf '%.0s-' {1..126})"
   for row in "${SROW_IDS[@]}"; do
     scn=${row%%.*} key=${row#*.}
+    picked "$scn" || continue
     label=${SROW_LABEL[$row]//IDLE/$IDLE_N}
     label=${label//READY/$READY_STARTS}
     first=1
@@ -270,7 +296,7 @@ server_table() {
         v99=$(fmt "$(median $(values SV "$scn.p99" "$peer" "$SRUNS"))")
         srv=$(fmt "$(median $(values SV "$scn.srv" "$peer" "$SRUNS"))" 0 %)
         cli=$(fmt "$(median $(values SV "$scn.cli" "$peer" "$SRUNS"))" 0 %)
-        [ "$scn" = bulk ] && v50=- v99=-
+        case $scn in bulk | stream) v50=- v99=- ;; esac
       fi
       note=${SNOTE[$scn/$peer]:-}
       if [ "$scn" = idle ] && ((first)) && [ -n "$IDLE_WHY" ]; then
@@ -289,27 +315,30 @@ server_table() {
 # sratio ROW PEER [OTHER]: the median per-run ratio of PEER's ROW to OTHER's
 # (default the C reference).
 sratio() { run_ratio SV "$1/$2" "$1/${3:-${PEERS[0]}}" "$SRUNS"; }
+# sgoal SCN ARGS...: goal_line ARGS, if scenario SCN ran.
+sgoal() { if picked "$1"; then goal_line "${@:2}"; fi; }
 smedian() { median $(values SV "$1" "$2" "$SRUNS"); }
 
 server_goals() {
   local x='x the C reference' idle
-  goal_line "load client saturates the C reference, 16 conns" "$(smedian tcp16.srv c-echo)" \
+  sgoal tcp16 "load client saturates the C reference, 16 conns" "$(smedian tcp16.srv c-echo)" \
     "% of its one core busy" ge 90 ">= 90%"
-  goal_line "load client saturates the C reference, 100 conns" "$(smedian tcp100.srv c-echo)" \
+  sgoal tcp100 "load client saturates the C reference, 100 conns" "$(smedian tcp100.srv c-echo)" \
     "% of its one core busy" ge 90 ">= 90%"
-  goal_line "server CPU per round trip, 16 conns" "$(sratio tcp16.cpu lb)" "$x" le 1.10 "<= 1.10x"
-  goal_line "server CPU per round trip, 100 conns" "$(sratio tcp100.cpu lb)" "$x" le 1.10 "<= 1.10x"
-  goal_line "round trips/s, 16 conns" "$(sratio tcp16.rps lb)" "$x" ge 0.90 ">= 0.90x"
-  goal_line "round trips/s, 100 conns" "$(sratio tcp100.rps lb)" "$x" ge 0.95 ">= 0.95x"
-  goal_line "p99 RTT, 100 conns" "$(sratio tcp100.p99 lb)" "$x" le 1.50 "<= 1.50x"
-  goal_line "RTT p50, 1 conn" "$(sratio rtt1.p50 lb)" "$x" le 1.10 "<= 1.10x"
-  goal_line "UDP datagrams/s, 16 sockets" "$(sratio udp16.rps lb)" "$x" ge 1.00 ">= 1.00x"
-  goal_line "connections/s" "$(sratio conn.rps lb)" "$x" ge 0.85 ">= 0.85x"
-  goal_line "bulk Gbit/s" "$(sratio bulk.gbps lb)" "$x" ge 1.00 ">= 1.00x"
+  sgoal tcp16 "server CPU per round trip, 16 conns" "$(sratio tcp16.cpu lb)" "$x" le 1.10 "<= 1.10x"
+  sgoal tcp100 "server CPU per round trip, 100 conns" "$(sratio tcp100.cpu lb)" "$x" le 1.10 "<= 1.10x"
+  sgoal tcp16 "round trips/s, 16 conns" "$(sratio tcp16.rps lb)" "$x" ge 0.90 ">= 0.90x"
+  sgoal tcp100 "round trips/s, 100 conns" "$(sratio tcp100.rps lb)" "$x" ge 0.95 ">= 0.95x"
+  sgoal tcp100 "p99 RTT, 100 conns" "$(sratio tcp100.p99 lb)" "$x" le 1.50 "<= 1.50x"
+  sgoal rtt1 "RTT p50, 1 conn" "$(sratio rtt1.p50 lb)" "$x" le 1.10 "<= 1.10x"
+  sgoal udp16 "UDP datagrams/s, 16 sockets" "$(sratio udp16.rps lb)" "$x" ge 1.00 ">= 1.00x"
+  sgoal conn "connections/s" "$(sratio conn.rps lb)" "$x" ge 0.85 ">= 0.85x"
+  sgoal bulk "bulk Gbit/s" "$(sratio bulk.gbps lb)" "$x" ge 1.00 ">= 1.00x"
+  sgoal stream "bulk Gbit/s, 2-thread blocking client" "$(sratio stream.gbps lb)" "$x" ge 1.00 ">= 1.00x"
   idle=" MiB RSS growth"
   ((IDLE_N < 10000)) && idle=" MiB RSS growth (from $IDLE_N connections, times 10000/$IDLE_N)"
-  goal_line "10,000 idle TCP conns" "$(smedian idle.mib10k lb)" "$idle" le 40 "<= 40 MiB"
-  goal_line "round trips/s, 16 conns, vs fortio" "$(sratio tcp16.rps lb fortio)" "x fortio tcp-echo" ge 1.5 ">= 1.5x"
-  goal_line "round trips/s, 16 conns, vs socat" "$(sratio tcp16.rps lb socat)" "x socat" ge 3 ">= 3x"
-  goal_line "serve ready line" "$(smedian ready.ms lb)" " ms median from exec" le 10 "<= 10 ms"
+  sgoal idle "10,000 idle TCP conns" "$(smedian idle.mib10k lb)" "$idle" le 40 "<= 40 MiB"
+  sgoal tcp16 "round trips/s, 16 conns, vs fortio" "$(sratio tcp16.rps lb fortio)" "x fortio tcp-echo" ge 1.5 ">= 1.5x"
+  sgoal tcp16 "round trips/s, 16 conns, vs socat" "$(sratio tcp16.rps lb socat)" "x socat" ge 3 ">= 3x"
+  sgoal ready "serve ready line" "$(smedian ready.ms lb)" " ms median from exec" le 10 "<= 10 ms"
 }
